@@ -1,0 +1,25 @@
+"""Execute notebooks *including* their `#| slow` cells and save the outputs back, so long studies keep real outputs.
+
+    python scripts/run_slow_notebooks.py nbs/tutorials/reference_training.ipynb
+
+Then `nbdev-clean` and commit. The test suite runs the same notebooks with `slow` cells skipped.
+"""
+import sys, time
+from pathlib import Path
+
+from nbdev.clean import nbdev_clean
+from nbdev.test import test_nb as run_notebook
+
+
+def main(paths):
+    for p in map(Path, paths):
+        t0 = time.time()
+        ok, _ = run_notebook(p, force_flags=["slow"], save=True, do_print=True)
+        print(f"{p}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
+        if not ok: return 1
+        nbdev_clean(str(p))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:] or sorted(str(p) for p in Path("nbs").rglob("*.ipynb"))))

@@ -1,0 +1,32 @@
+"""Shared test helpers: tiny settings that train in seconds, and a runner for the `llc-nb` command."""
+import os, subprocess, sys
+from pathlib import Path
+
+import pytest
+import torch
+
+ROOT = Path(__file__).resolve().parents[1]
+
+# tiny models run fastest on one thread (the toolkit's thread policy); tests seed explicitly
+torch.set_num_threads(1)
+
+TINY = ["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
+        "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003"]
+
+
+def set_args(overrides):
+    "['a=b', ...] -> ['--set', 'a=b', ...]"
+    return [x for o in overrides for x in ("--set", o)]
+
+
+def llc_nb(*args, cwd=None, timeout=300, **kw):
+    "Run the `llc-nb` console script; returns the CompletedProcess."
+    exe = Path(sys.executable).with_name("llc-nb")
+    cmd = [str(exe)] if exe.exists() else [sys.executable, "-c", "from llc_nb.cli import main; raise SystemExit(main())"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    return subprocess.run(cmd + [str(a) for a in args], cwd=cwd, capture_output=True, text=True, timeout=timeout, env=env, **kw)
+
+
+@pytest.fixture
+def tiny():
+    return list(TINY)

@@ -1,0 +1,87 @@
+"""Bad checkpoint files: truncated, corrupt, foreign shape, pickles (never unpickled). The rest of the run still loads."""
+import pickle, shutil
+
+import pytest
+import torch
+
+from conftest import llc_nb
+from llc_nb.settings import load_settings
+from llc_nb.store import CheckpointError, Run
+from llc_nb.train import train
+
+STEPS = [0, 1, 5, 10]
+
+
+@pytest.fixture(scope="module")
+def runs(tmp_path_factory):
+    from conftest import TINY
+    d = tmp_path_factory.mktemp("runs")
+    base = TINY + ["train.steps=10", "train.checkpoints=4", "train.log_checkpoints=1"]
+    two = train(load_settings(overrides=base + ["model.n_heads=2"]), d/"two", progress=False)
+    one = train(load_settings(overrides=base + ["model.n_heads=1"]), d/"one", progress=False)
+    assert two.steps == STEPS
+    return two, one
+
+
+@pytest.fixture
+def run(runs, tmp_path):
+    shutil.copytree(runs[0].path, tmp_path/"r")
+    return Run(tmp_path/"r")
+
+
+def _others_load(run, bad_step):
+    for s in run.steps:
+        if s != bad_step: assert isinstance(run.model(s).W_Q, torch.Tensor)
+
+
+def test_truncated(run):
+    p = run.checkpoint_path(5); p.write_bytes(p.read_bytes()[:500])
+    with pytest.raises(CheckpointError, match=r"step_00000005\.safetensors: not a readable safetensors checkpoint"): run.model(5)
+    _others_load(run, 5)
+
+
+def test_corrupt_bytes(run):
+    p = run.checkpoint_path(5); b = bytearray(p.read_bytes()); b[len(b) // 2] ^= 0x55; p.write_bytes(bytes(b))
+    with pytest.raises(CheckpointError, match=r"step_00000005\.safetensors: (contents do not match|not a readable)"): run.model(5)
+    _others_load(run, 5)
+
+
+def test_foreign_shape(run, runs):
+    one = runs[1]
+    shutil.copy(one.checkpoint_path(5), run.checkpoint_path(5))
+    with pytest.raises(CheckpointError, match=r"step_00000005\.safetensors: checkpoint is for another model shape: n_heads=1 \(expected 2\)"):
+        run.model(5)
+    _others_load(run, 5)
+
+
+def test_empty_and_foreign_safetensors(run):
+    from safetensors.torch import save_file
+    save_file({"x": torch.zeros(3)}, str(run.checkpoint_path(5)))
+    with pytest.raises(CheckpointError, match="not an llc_nb checkpoint"): run.model(5)
+    run.checkpoint_path(1).write_bytes(b"")
+    with pytest.raises(CheckpointError, match=r"step_00000001\.safetensors"): run.model(1)
+    assert sorted(run.check()) == [1, 5]
+
+
+class _Boom:
+    "Unpickling this would create a marker file."
+    def __init__(self, marker): self.marker = marker
+    def __reduce__(self): return (open, (self.marker, "w"))
+
+
+def test_pickle_is_never_unpickled(run, tmp_path):
+    marker = tmp_path/"UNPICKLED"
+    payload = pickle.dumps({"embed.W_E": _Boom(str(marker))})
+    run.checkpoint_path(5).write_bytes(payload)                 # a pickle under a checkpoint name
+    (run.path/"checkpoints"/"step_00000007.pt").write_bytes(payload)   # and a torch-style file beside them
+    with pytest.raises(CheckpointError, match=r"step_00000005\.safetensors"): run.model(5)
+    assert run.steps == STEPS                                   # the .pt file is not a checkpoint
+    assert not marker.exists()
+    _others_load(run, 5)
+
+
+def test_cli_info_names_bad_file(run):
+    p = run.checkpoint_path(10); p.write_bytes(p.read_bytes()[:-7])
+    r = llc_nb("info", run.path)
+    assert r.returncode == 1
+    assert "step_00000010.safetensors" in r.stdout and "val_acc" in r.stdout
