@@ -2,19 +2,20 @@
 
 # %% auto #0
 __all__ = ['SECTIONS', 'PROFILES', 'SettingsError', 'setting', 'RunSettings', 'TaskSettings', 'ModelSettings', 'TrainSettings',
-           'Settings', 'parse_value', 'settings_from_dict', 'parse_overrides', 'load_settings']
+           'LLCSettings', 'Settings', 'parse_value', 'settings_from_dict', 'parse_overrides', 'load_settings',
+           'training_key']
 
-# %% ../nbs/00_settings.ipynb #ce954023
-import configparser, dataclasses, io, math
+# %% ../nbs/00_settings.ipynb #8e039997
+import configparser, dataclasses, io, math, re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from fastcore.basics import patch
 
-# %% ../nbs/00_settings.ipynb #e32bf780
+# %% ../nbs/00_settings.ipynb #25613415
 class SettingsError(ValueError):
     "A setting that is unknown, of the wrong type or out of range; the message names the key."
 
-# %% ../nbs/00_settings.ipynb #b977ea54
+# %% ../nbs/00_settings.ipynb #de184356
 def setting(default, check=None, why=""):
     "A dataclass field with a validity check (a predicate) and the reason shown when it fails."
     return field(default=default, metadata=dict(check=check, why=why))
@@ -22,7 +23,7 @@ def setting(default, check=None, why=""):
 _pos = lambda v: v > 0
 _nonneg = lambda v: v >= 0
 
-# %% ../nbs/00_settings.ipynb #54569922
+# %% ../nbs/00_settings.ipynb #7ff0a782
 @dataclass(frozen=True)
 class RunSettings:
     "Where and how the run happens."
@@ -66,8 +67,26 @@ class TrainSettings:
     log_checkpoints: int = setting(20, _nonneg, "must be >= 0")  # how many of them are log-spaced early in training
     eval_size: int = setting(10_000, _pos, "must be >= 1")  # training lists used to measure train_loss at checkpoints
 
-# %% ../nbs/00_settings.ipynb #ecb96447
-SECTIONS = dict(run=RunSettings, task=TaskSettings, model=ModelSettings, train=TrainSettings)
+# %% ../nbs/00_settings.ipynb #1f477d07
+_COMPONENT = re.compile(r"^(full|heads|l\d+h\d+)$")
+
+@dataclass(frozen=True)
+class LLCSettings:
+    "The SGLD sampler of the LLC estimate, and what it measures."
+    components: str = setting("full,heads", lambda v: all(_COMPONENT.match(c.strip()) for c in v.split(",")),
+                              "must be a comma-separated list of full, heads, or lLhH names such as l0h1")
+    lr: float = setting(1e-5, _pos, "must be > 0")                 # SGLD step size ε
+    n_beta: float = setting(30.0, _pos, "must be > 0")             # inverse temperature nβ
+    localization: float = setting(1000.0, _nonneg, "must be >= 0")  # γ, pull towards the checkpoint
+    chains: int = setting(4, _pos, "must be >= 1")
+    draws: int = setting(200, _pos, "must be >= 1")
+    burnin: int = setting(100, _nonneg, "must be >= 0")            # steps discarded before the draws
+    batch_size: int = setting(256, _pos, "must be >= 1")
+    init_loss_batches: int = setting(32, _pos, "must be >= 1")     # distinct batches the chains cycle over; init_loss uses all
+    seed: int = setting(0, _nonneg, "must be >= 0")
+
+# %% ../nbs/00_settings.ipynb #2801921e
+SECTIONS = dict(run=RunSettings, task=TaskSettings, model=ModelSettings, train=TrainSettings, llc=LLCSettings)
 
 def _check_fields(section: str, obj):
     "Raise `SettingsError` for the first field of `obj` that fails its check."
@@ -78,14 +97,15 @@ def _check_fields(section: str, obj):
             raise SettingsError(f"{section}.{f.name}: expected {want.__name__}, got {v!r}")
         if chk is not None and not chk(v): raise SettingsError(f"{section}.{f.name}: {f.metadata['why']}, got {v!r}")
 
-# %% ../nbs/00_settings.ipynb #e9c18457
+# %% ../nbs/00_settings.ipynb #844d572e
 @dataclass(frozen=True)
 class Settings:
-    "A validated experiment: `[run]`, `[task]`, `[model]`, `[train]`."
+    "A validated experiment: `[run]`, `[task]`, `[model]`, `[train]`, `[llc]`."
     run: RunSettings = field(default_factory=RunSettings)
     task: TaskSettings = field(default_factory=TaskSettings)
     model: ModelSettings = field(default_factory=ModelSettings)
     train: TrainSettings = field(default_factory=TrainSettings)
+    llc: LLCSettings = field(default_factory=LLCSettings)
 
     def __post_init__(self):
         for name in SECTIONS: _check_fields(name, getattr(self, name))
@@ -93,12 +113,17 @@ class Settings:
         if not t.replace and t.list_len > t.max_value + 1:
             raise SettingsError(f"task.list_len: {t.list_len} distinct numbers need max_value >= {t.list_len - 1} "
                                 f"(or task.replace = true), got max_value = {t.max_value}")
-        if tr.log_checkpoints >= tr.checkpoints:
-            raise SettingsError(f"train.log_checkpoints: must be < train.checkpoints ({tr.checkpoints}), got {tr.log_checkpoints}")
+        if tr.log_checkpoints > tr.checkpoints - 2:
+            raise SettingsError(f"train.log_checkpoints: must be at most train.checkpoints - 2 = {tr.checkpoints - 2} "
+                                f"(step 0 and the last step are linear), got {tr.log_checkpoints}")
+        for c in self.llc.components.split(","):
+            if (m := re.match(r"^l(\d+)h(\d+)$", c.strip())) and (int(m[1]) >= self.model.n_layers or int(m[2]) >= self.model.n_heads):
+                raise SettingsError(f"llc.components: {c.strip()} does not exist in a model with {self.model.n_layers} layer(s) "
+                                    f"and {self.model.n_heads} head(s)")
         if tr.checkpoints > tr.steps + 1:
             raise SettingsError(f"train.checkpoints: at most steps + 1 = {tr.steps + 1} checkpoints fit, got {tr.checkpoints}")
 
-# %% ../nbs/00_settings.ipynb #f65b7f6b
+# %% ../nbs/00_settings.ipynb #6320dfa9
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 def parse_value(key: str, text: str, typ: type):
@@ -118,7 +143,7 @@ def parse_value(key: str, text: str, typ: type):
     except ValueError:
         raise SettingsError(f"{key}: expected {typ.__name__}, got {text!r}") from None
 
-# %% ../nbs/00_settings.ipynb #e50fe100
+# %% ../nbs/00_settings.ipynb #53850703
 def _field_types(cls) -> dict:
     return {f.name: f.type for f in fields(cls)}
 
@@ -137,7 +162,7 @@ def settings_from_dict(d: dict[str, dict[str, str]], base: Settings | None = Non
         parts[sec] = replace(parts[sec], **upd) if upd else parts[sec]
     return Settings(**parts)
 
-# %% ../nbs/00_settings.ipynb #808145bd
+# %% ../nbs/00_settings.ipynb #34d06e7b
 def parse_overrides(overrides: list[str]) -> dict[str, dict[str, str]]:
     "Turn `['train.steps=2000', ...]` into `{'train': {'steps': '2000'}}`."
     d: dict[str, dict[str, str]] = {}
@@ -149,7 +174,7 @@ def parse_overrides(overrides: list[str]) -> dict[str, dict[str, str]]:
         d.setdefault(sec, {})[k] = val
     return d
 
-# %% ../nbs/00_settings.ipynb #87dedd9f
+# %% ../nbs/00_settings.ipynb #23e85b19
 def _read_ini(text: str, source: str) -> dict[str, dict[str, str]]:
     cp = configparser.ConfigParser(interpolation=None, default_section="__none__")
     cp.optionxform = str  # keys are case-sensitive
@@ -166,7 +191,7 @@ def load_settings(path: str | Path | None = None, overrides: list[str] | None = 
         base = settings_from_dict(_read_ini(p.read_text(), str(p)))
     return settings_from_dict(parse_overrides(overrides or []), base)
 
-# %% ../nbs/00_settings.ipynb #563c81ec
+# %% ../nbs/00_settings.ipynb #ec27e5c9
 def _fmt(v) -> str:
     if isinstance(v, bool): return "true" if v else "false"
     if isinstance(v, float): return repr(v)
@@ -188,8 +213,15 @@ def to_dict(self: Settings) -> dict:
     "Nested plain dict `{section: {key: value}}`."
     return dataclasses.asdict(self)
 
-# %% ../nbs/00_settings.ipynb #81714118
+# %% ../nbs/00_settings.ipynb #660db1dd
+def training_key(s: Settings) -> dict:
+    "What training depends on: two runs with equal keys train the same model."
+    d = s.to_dict()
+    return dict(seed=s.run.seed, task=d["task"], model=d["model"], train=d["train"])
+
+# %% ../nbs/00_settings.ipynb #8cf4f31e
 PROFILES = dict(
     quick=["task.n_train=20000", "task.n_val=2000", "train.steps=300", "train.checkpoints=8",
-           "train.log_checkpoints=3", "train.eval_size=2000"],
+           "train.log_checkpoints=3", "train.eval_size=2000", "llc.chains=2", "llc.draws=50", "llc.burnin=20",
+           "llc.init_loss_batches=8"],
 )

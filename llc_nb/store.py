@@ -4,7 +4,7 @@
 __all__ = ['FORMAT', 'CheckpointError', 'RunError', 'atomic_write', 'atomic_write_text', 'tensors_sha256', 'save_checkpoint',
            'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run']
 
-# %% ../nbs/03_store.ipynb #0434f624
+# %% ../nbs/03_store.ipynb #4390c417
 import hashlib, json, os, platform, re, subprocess, time
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .model import config_from_dict, config_to_dict, make_model, model_config
 from .settings import Settings, load_settings
 from .tasks import ListTask, make_task
 
-# %% ../nbs/03_store.ipynb #8e6cbda9
+# %% ../nbs/03_store.ipynb #572b2836
 class CheckpointError(ValueError):
     "A checkpoint that cannot be used (truncated, corrupt, foreign, or for another model); names the file."
 
@@ -43,7 +43,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
     "Write `text` to `path` atomically."
     return atomic_write(path, lambda p: Path(p).write_text(text))
 
-# %% ../nbs/03_store.ipynb #369e0423
+# %% ../nbs/03_store.ipynb #535ef2f9
 FORMAT = "llc_nb.checkpoint/1"
 
 def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
@@ -62,7 +62,7 @@ def save_checkpoint(path: Path, model: HookedTransformer, step: int, extra: dict
                 sha256=tensors_sha256(tensors), **{k: str(v) for k, v in (extra or {}).items()})
     return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=meta))
 
-# %% ../nbs/03_store.ipynb #2bf944f6
+# %% ../nbs/03_store.ipynb #23547719
 def load_checkpoint(path: Path, expect_config: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     "The state_dict and metadata of the checkpoint at `path`, verified."
     path = Path(path)
@@ -83,7 +83,7 @@ def load_checkpoint(path: Path, expect_config: dict | None = None) -> tuple[dict
     meta = {**meta, "step": int(meta["step"]), "config": cfg}
     return tensors, meta
 
-# %% ../nbs/03_store.ipynb #c1711ef1
+# %% ../nbs/03_store.ipynb #109cbae1
 def save_optimizer(path: Path, opt: torch.optim.Optimizer, step: int) -> Path:
     "Save the optimiser state at `step` atomically (tensors as safetensors, the rest as JSON metadata)."
     sd = opt.state_dict()
@@ -111,7 +111,7 @@ def load_optimizer(path: Path, opt: torch.optim.Optimizer) -> int:
     opt.load_state_dict(dict(state=state, param_groups=groups))
     return int(meta["step"])
 
-# %% ../nbs/03_store.ipynb #63c19aca
+# %% ../nbs/03_store.ipynb #84b3fb7f
 _CKPT = re.compile(r"^step_(\d{8})\.safetensors$")
 
 def versions() -> dict:
@@ -127,7 +127,7 @@ def git_revision(path=".") -> str | None:
         return r.stdout.strip() or None if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError): return None
 
-# %% ../nbs/03_store.ipynb #160c80ed
+# %% ../nbs/03_store.ipynb #f12e7fe7
 class Run:
     "A run directory: settings, checkpoints, tables."
     def __init__(self, path):
@@ -156,7 +156,7 @@ class Run:
         span = f"steps {s[0]}..{s[-1]}" if s else "no checkpoints"
         return f"Run({str(self.path)!r}: {len(s)} checkpoints, {span}, status {self.info.get('status', '?')})"
 
-# %% ../nbs/03_store.ipynb #1c7f5634
+# %% ../nbs/03_store.ipynb #27e21151
 @patch(as_prop=True)
 def info(self: Run) -> dict:
     "The contents of run.json."
@@ -170,7 +170,7 @@ def update_info(self: Run, **kw) -> dict:
     atomic_write_text(self.path/"run.json", json.dumps(info, indent=2, default=str) + "\n")
     return info
 
-# %% ../nbs/03_store.ipynb #03dd4648
+# %% ../nbs/03_store.ipynb #ddf70e8e
 @patch(as_prop=True)
 def steps(self: Run) -> list[int]:
     "Steps with a checkpoint file, ascending."
@@ -212,7 +212,7 @@ def check(self: Run) -> dict[int, str]:
         except CheckpointError as e: bad[s] = str(e)
     return bad
 
-# %% ../nbs/03_store.ipynb #c2e7b4fd
+# %% ../nbs/03_store.ipynb #b951651a
 @patch
 def table(self: Run, name: str) -> pd.DataFrame:
     "The table `<name>.csv` of this run (empty when it does not exist yet)."
@@ -228,3 +228,21 @@ def write_table(self: Run, name: str, df: pd.DataFrame) -> Path:
 def metrics(self: Run) -> pd.DataFrame:
     "The training metrics at every checkpoint."
     return self.table("metrics")
+
+# %% ../nbs/03_store.ipynb #90350cec
+@patch
+def save_arrays(self: Run, relpath: str, arrays: dict, meta: dict) -> Path:
+    "Save named numpy/torch arrays and a JSON-able `meta` to `<run>/<relpath>` atomically."
+    tensors = {k: torch.as_tensor(v).contiguous().clone() for k, v in arrays.items()}
+    return atomic_write(self.path/relpath, lambda p: save_file(tensors, str(p), metadata=dict(meta=json.dumps(meta))))
+
+@patch
+def load_arrays(self: Run, relpath: str) -> tuple[dict, dict] | None:
+    "Arrays (as numpy) and metadata saved by `save_arrays`, or None when missing or unreadable."
+    p = self.path/relpath
+    if not p.is_file(): return None
+    try:
+        tensors = load_file(str(p))
+        with safe_open(str(p), "pt") as f: meta = json.loads((f.metadata() or {})["meta"])
+    except (SafetensorError, OSError, KeyError, ValueError): return None
+    return {k: v.numpy() for k, v in tensors.items()}, meta

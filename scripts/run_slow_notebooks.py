@@ -12,9 +12,9 @@ from nbdev.test import test_nb as run_notebook
 
 
 def main(paths):
-    for p in map(Path, paths):
+    for p in (Path(x).resolve() for x in paths):
         t0 = time.time()
-        ok, _ = run_notebook(p, force_flags=["slow"], save=True, do_print=True)
+        ok, _ = run_notebook(p, force_flags=["slow"], save=True, do_print=True, cell_timeout=None)
         print(f"{p}: {'ok' if ok else 'FAILED'} in {time.time() - t0:.0f} s", flush=True)
         if not ok: return 1
         nbdev_clean(str(p))

@@ -1,0 +1,48 @@
+"""`llc-nb llc`: LLC rows for every checkpoint and component, cached, settings errors, diverging sampler reported."""
+import pandas as pd
+import pytest
+
+from conftest import TINY, llc_nb, set_args
+from llc_nb.settings import load_settings
+from llc_nb.train import train
+
+SAMPLER = ["llc.lr=1e-4", "llc.n_beta=10", "llc.localization=100", "llc.chains=2", "llc.draws=20", "llc.burnin=5",
+           "llc.batch_size=32", "llc.init_loss_batches=4"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    s = load_settings(overrides=TINY + ["train.steps=20", "train.checkpoints=3", "train.log_checkpoints=0"] + SAMPLER)
+    return train(s, tmp_path_factory.mktemp("llc")/"r", progress=False).path
+
+
+def test_llc_every_checkpoint_and_component(run_dir):
+    r = llc_nb("llc", run_dir, "--no-progress")
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(run_dir/"llc.csv")
+    assert sorted(set(zip(tab.step, tab.component))) == [(s, c) for s in (0, 10, 20) for c in ("full", "l0h0", "l0h1")]
+    assert (tab.chains_ok == 2).all() and (tab.n_beta == 10).all()
+    assert "full" in r.stdout and "l0h1" in r.stdout
+    # the same command again reuses every cached trace: identical numbers
+    r2 = llc_nb("llc", run_dir, "--no-progress")
+    assert r2.returncode == 0
+    pd.testing.assert_frame_equal(tab, pd.read_csv(run_dir/"llc.csv"))
+
+
+def test_llc_settings_errors(run_dir):
+    r = llc_nb("llc", run_dir, "--set", "train.steps=5")
+    assert r.returncode == 2 and "only [llc] settings can change" in r.stderr
+    r = llc_nb("llc", run_dir, "--set", "llc.components=l0h7")
+    assert r.returncode == 2 and "l0h7 does not exist" in r.stderr
+    r = llc_nb("llc", run_dir, "--steps", "7")
+    assert r.returncode == 1 and "no checkpoint at step(s) [7]" in r.stderr
+
+
+def test_diverging_sampler_is_reported_as_failed_chains(run_dir, tmp_path):
+    r = llc_nb("llc", run_dir, "--no-progress", "--steps", "20", "--set", "llc.components=full",
+               "--set", "llc.lr=100", "--set", "llc.n_beta=100000", "--set", "llc.localization=0")
+    assert r.returncode == 0, r.stderr
+    row = pd.read_csv(run_dir/"llc.csv").query("step == 20 and component == 'full'").iloc[0]
+    assert row.chains_ok == 0 and pd.isna(row.llc_mean)
+    assert "diverged" in row.warnings
+    assert "diverged chains" in r.stderr
