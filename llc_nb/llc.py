@@ -6,8 +6,8 @@ __all__ = ['LossFn', 'LOSS_VERSION', 'sgld_loss_fn', 'as_dataset', 'components',
            'expected_quadratic_llc', 'expected_llc_grid', 'llc_key', 'sampling_data', 'chance_loss',
            'estimate_checkpoint', 'estimate_run']
 
-# %% ../nbs/06_llc.ipynb #9ae79f4e
-import contextlib, hashlib, json, math, os, tempfile, warnings
+# %% ../nbs/06_llc.ipynb #b16fdf65
+import contextlib, functools, hashlib, json, math, tempfile, warnings
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Callable
@@ -26,7 +26,7 @@ from .settings import LLCSettings
 from .store import Run
 from .tasks import ListTask, make_dataset, per_token_loss
 
-# %% ../nbs/06_llc.ipynb #766cb486
+# %% ../nbs/06_llc.ipynb #65d4f166
 LossFn = Callable[[torch.nn.Module, Tensor], Tensor]
 
 def sgld_loss_fn(task: ListTask) -> LossFn:
@@ -42,7 +42,7 @@ def as_dataset(tokens: Int[Tensor, "n seq"]) -> list[dict]:
     "The dataset format devinterp's DataLoader expects."
     return [{"input_ids": t} for t in tokens]
 
-# %% ../nbs/06_llc.ipynb #70aa233f
+# %% ../nbs/06_llc.ipynb #439f79ce
 def components(spec: str, n_layers: int, n_heads: int) -> list[str]:
     "Expand a components setting such as `'full,heads'` into names: `['full', 'l0h0', 'l0h1']`."
     out = []
@@ -55,7 +55,7 @@ def param_masks(model: torch.nn.Module, component: str):
     "devinterp parameter masks for `component` (None: the full model)."
     return None if component == "full" else create_param_masks(model, component)
 
-# %% ../nbs/06_llc.ipynb #f68b6970
+# %% ../nbs/06_llc.ipynb #158362bf
 @dataclass
 class LLCEstimate:
     "An LLC estimate with its raw loss traces and health."
@@ -72,7 +72,7 @@ class LLCEstimate:
     @property
     def failed(self) -> bool: return self.chains_ok == 0
 
-# %% ../nbs/06_llc.ipynb #f4147213
+# %% ../nbs/06_llc.ipynb #4773187f
 def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, chance_loss: float | None = None) -> list[str]:
     "Warnings about healthy chains' traces: negative LLC, no plateau, chains that left the basin."
     out, draws = [], trace[:, burnin:]
@@ -92,16 +92,15 @@ def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, ch
                    "gap to chance; use a smaller ε or nβ, or a larger γ")
     return out
 
-# %% ../nbs/06_llc.ipynb #86cba2ae
+# %% ../nbs/06_llc.ipynb #0686b0cf
 @contextlib.contextmanager
 def _quiet_tqdm():
     "Silence devinterp's per-chain progress bars (callers show one bar for the whole job)."
-    old = os.environ.get("TQDM_DISABLE")
-    os.environ["TQDM_DISABLE"] = "1"
+    import devinterp.slt.sampler as sampler
+    old = sampler.trange
+    sampler.trange = functools.partial(old, disable=True)
     try: yield
-    finally:
-        if old is None: os.environ.pop("TQDM_DISABLE", None)
-        else: os.environ["TQDM_DISABLE"] = old
+    finally: sampler.trange = old
 
 def _sample_traces(model, dataset, loss_fn, s: LLCSettings, masks) -> tuple[np.ndarray, float]:
     "Run devinterp's sampler into a private store; return per-step mean losses (chains, steps) and init_loss."
@@ -136,7 +135,7 @@ def estimate_llc(model: torch.nn.Module, dataset: list[dict], loss_fn: LossFn, s
     trace, init = _sample_traces(model, dataset, loss_fn, s, masks)
     return estimate_from_traces(trace, init, s, chance_loss)
 
-# %% ../nbs/06_llc.ipynb #225f7a0b
+# %% ../nbs/06_llc.ipynb #5094d034
 class IndexedRegression(torch.nn.Module):
     "A model `f(x) = w·x` (or any `fn(params, x)`) that reads its inputs from a table by row index (for tests)."
     def __init__(self, x: Tensor, y: Tensor, params: dict[str, Tensor], fn):
@@ -153,12 +152,12 @@ def regression_data(n: int) -> list[dict]:
     "Index 'sequences' `[i, 0]` for an `IndexedRegression` with `n` rows."
     return [{"input_ids": torch.tensor([i, 0])} for i in range(n)]
 
-# %% ../nbs/06_llc.ipynb #0a513514
+# %% ../nbs/06_llc.ipynb #0f053ab4
 def expected_quadratic_llc(h: np.ndarray, n_beta: float, gamma: float) -> float:
     "Exact localized-posterior expectation of nβ(L − L*) for a quadratic loss with Hessian eigenvalues `h`."
     return float(0.5 * np.sum(n_beta * h / (n_beta * h + gamma)))
 
-# %% ../nbs/06_llc.ipynb #a8741997
+# %% ../nbs/06_llc.ipynb #dc1ffd1b
 def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int = 801) -> float:
     "E[nβ(L − L*)] under exp(−nβ L − γ/2 |w|²) for a 2-parameter loss `loss(a, b)` with L* = loss(0, 0), on a grid."
     a = np.linspace(-radius, radius, n)
@@ -168,7 +167,7 @@ def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int =
     p = np.exp(logp - logp.max())
     return float(n_beta * (L * p).sum() / p.sum())
 
-# %% ../nbs/06_llc.ipynb #1de468cd
+# %% ../nbs/06_llc.ipynb #e48ec54d
 LOSS_VERSION = "answer-positions-rescaled/1"
 
 def llc_key(checkpoint_sha: str, component: str, s: LLCSettings, data_key: dict) -> str:
@@ -190,7 +189,7 @@ def chance_loss(task: ListTask) -> float:
     "Answer loss of a model that spreads its bets evenly over the numbers."
     return math.log(task.max_value + 1)
 
-# %% ../nbs/06_llc.ipynb #ce5b78d5
+# %% ../nbs/06_llc.ipynb #0ed0c419
 def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, data: tuple[Tensor, dict] | None = None
                         ) -> tuple[LLCEstimate, dict]:
     "LLC of `component` at checkpoint `step`, from the cache when it matches; returns the estimate and its table row."
@@ -213,7 +212,7 @@ def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, dat
                **{k: v for k, v in asdict(s).items() if k != "components"})
     return est, row
 
-# %% ../nbs/06_llc.ipynb #6bfe55f8
+# %% ../nbs/06_llc.ipynb #15f07d44
 def estimate_run(run: Run, s: LLCSettings | None = None, steps: list[int] | None = None, progress: bool = True) -> pd.DataFrame:
     "LLC of every requested component at every checkpoint (default: all) of `run`; writes and returns llc.csv."
     s = s or run.settings.llc
