@@ -5,17 +5,17 @@ __all__ = ['SECTIONS', 'PROFILES', 'SettingsError', 'setting', 'RunSettings', 'T
            'LLCSettings', 'Settings', 'parse_value', 'settings_from_dict', 'parse_overrides', 'load_settings',
            'training_key']
 
-# %% ../nbs/00_settings.ipynb #83bd21b0
+# %% ../nbs/00_settings.ipynb #53cb89d4
 import configparser, dataclasses, io, math, re
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from fastcore.basics import patch
 
-# %% ../nbs/00_settings.ipynb #845ed60c
+# %% ../nbs/00_settings.ipynb #53f716a2
 class SettingsError(ValueError):
     "A setting that is unknown, of the wrong type or out of range; the message names the key."
 
-# %% ../nbs/00_settings.ipynb #9609b09b
+# %% ../nbs/00_settings.ipynb #a38a5cfe
 def setting(default, check=None, why=""):
     "A dataclass field with a validity check (a predicate) and the reason shown when it fails."
     return field(default=default, metadata=dict(check=check, why=why))
@@ -23,7 +23,7 @@ def setting(default, check=None, why=""):
 _pos = lambda v: v > 0
 _nonneg = lambda v: v >= 0
 
-# %% ../nbs/00_settings.ipynb #e30074f7
+# %% ../nbs/00_settings.ipynb #9bdb27a1
 @dataclass(frozen=True)
 class RunSettings:
     "Where and how the run happens."
@@ -67,7 +67,7 @@ class TrainSettings:
     log_checkpoints: int = setting(20, _nonneg, "must be >= 0")  # how many of them are log-spaced early in training
     eval_size: int = setting(10_000, _pos, "must be >= 1")  # training lists used to measure train_loss at checkpoints
 
-# %% ../nbs/00_settings.ipynb #2172d4ca
+# %% ../nbs/00_settings.ipynb #bcdc3ad2
 _COMPONENT = re.compile(r"^(full|heads|l\d+h\d+)$")
 
 @dataclass(frozen=True)
@@ -75,17 +75,21 @@ class LLCSettings:
     "The SGLD sampler of the LLC estimate, and what it measures."
     components: str = setting("full,heads", lambda v: all(_COMPONENT.match(c.strip()) for c in v.split(",")),
                               "must be a comma-separated list of full, heads, or lLhH names such as l0h1")
-    lr: float = setting(1e-6, _pos, "must be > 0")                 # SGLD step size ε
-    n_beta: float = setting(30.0, _pos, "must be > 0")             # inverse temperature nβ
-    localization: float = setting(1e5, _nonneg, "must be >= 0")   # γ, pull towards the checkpoint
-    chains: int = setting(4, _pos, "must be >= 1")
-    draws: int = setting(200, _pos, "must be >= 1")
-    burnin: int = setting(100, _nonneg, "must be >= 0")            # steps discarded before the draws
+    lr: float = setting(4e-6, _pos, "must be > 0")                 # SGLD step size ε (full model)
+    n_beta: float = setting(30.0, _pos, "must be > 0")             # inverse temperature nβ (full model)
+    localization: float = setting(1e5, _nonneg, "must be >= 0")   # γ, pull towards the checkpoint (full model)
+    head_lr: float = setting(1.6e-5, _pos, "must be > 0")          # ε for a single head's weights
+    head_n_beta: float = setting(30.0, _pos, "must be > 0")        # nβ for a single head
+    head_localization: float = setting(1e4, _nonneg, "must be >= 0")  # γ for a single head
+    chains: int = setting(2, _pos, "must be >= 1")
+    draws: int = setting(100, _pos, "must be >= 1")
+    burnin: int = setting(50, _nonneg, "must be >= 0")             # steps discarded before the draws
     batch_size: int = setting(256, _pos, "must be >= 1")
     init_loss_batches: int = setting(32, _pos, "must be >= 1")     # distinct batches the chains cycle over; init_loss uses all
     seed: int = setting(0, _nonneg, "must be >= 0")
+    workers: int = setting(2, _pos, "must be >= 1")                # processes for a run's estimates, one torch thread each
 
-# %% ../nbs/00_settings.ipynb #b32b0aea
+# %% ../nbs/00_settings.ipynb #b2a6dffb
 SECTIONS = dict(run=RunSettings, task=TaskSettings, model=ModelSettings, train=TrainSettings, llc=LLCSettings)
 
 def _check_fields(section: str, obj):
@@ -97,7 +101,7 @@ def _check_fields(section: str, obj):
             raise SettingsError(f"{section}.{f.name}: expected {want.__name__}, got {v!r}")
         if chk is not None and not chk(v): raise SettingsError(f"{section}.{f.name}: {f.metadata['why']}, got {v!r}")
 
-# %% ../nbs/00_settings.ipynb #d1eb87c5
+# %% ../nbs/00_settings.ipynb #a2f6aee7
 @dataclass(frozen=True)
 class Settings:
     "A validated experiment: `[run]`, `[task]`, `[model]`, `[train]`, `[llc]`."
@@ -123,7 +127,7 @@ class Settings:
         if tr.checkpoints > tr.steps + 1:
             raise SettingsError(f"train.checkpoints: at most steps + 1 = {tr.steps + 1} checkpoints fit, got {tr.checkpoints}")
 
-# %% ../nbs/00_settings.ipynb #069284ed
+# %% ../nbs/00_settings.ipynb #fed058dd
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
 
 def parse_value(key: str, text: str, typ: type):
@@ -143,7 +147,7 @@ def parse_value(key: str, text: str, typ: type):
     except ValueError:
         raise SettingsError(f"{key}: expected {typ.__name__}, got {text!r}") from None
 
-# %% ../nbs/00_settings.ipynb #449cfa69
+# %% ../nbs/00_settings.ipynb #b7622591
 def _field_types(cls) -> dict:
     return {f.name: f.type for f in fields(cls)}
 
@@ -162,7 +166,7 @@ def settings_from_dict(d: dict[str, dict[str, str]], base: Settings | None = Non
         parts[sec] = replace(parts[sec], **upd) if upd else parts[sec]
     return Settings(**parts)
 
-# %% ../nbs/00_settings.ipynb #243c00ef
+# %% ../nbs/00_settings.ipynb #b33f09d8
 def parse_overrides(overrides: list[str]) -> dict[str, dict[str, str]]:
     "Turn `['train.steps=2000', ...]` into `{'train': {'steps': '2000'}}`."
     d: dict[str, dict[str, str]] = {}
@@ -174,7 +178,7 @@ def parse_overrides(overrides: list[str]) -> dict[str, dict[str, str]]:
         d.setdefault(sec, {})[k] = val
     return d
 
-# %% ../nbs/00_settings.ipynb #1dbf53e4
+# %% ../nbs/00_settings.ipynb #70fec4f5
 def _read_ini(text: str, source: str) -> dict[str, dict[str, str]]:
     cp = configparser.ConfigParser(interpolation=None, default_section="__none__")
     cp.optionxform = str  # keys are case-sensitive
@@ -191,7 +195,7 @@ def load_settings(path: str | Path | None = None, overrides: list[str] | None = 
         base = settings_from_dict(_read_ini(p.read_text(), str(p)))
     return settings_from_dict(parse_overrides(overrides or []), base)
 
-# %% ../nbs/00_settings.ipynb #9f7508d7
+# %% ../nbs/00_settings.ipynb #27d4aec4
 def _fmt(v) -> str:
     if isinstance(v, bool): return "true" if v else "false"
     if isinstance(v, float): return repr(v)
@@ -213,13 +217,13 @@ def to_dict(self: Settings) -> dict:
     "Nested plain dict `{section: {key: value}}`."
     return dataclasses.asdict(self)
 
-# %% ../nbs/00_settings.ipynb #586780a3
+# %% ../nbs/00_settings.ipynb #59ec22f6
 def training_key(s: Settings) -> dict:
     "What training depends on: two runs with equal keys train the same model."
     d = s.to_dict()
     return dict(seed=s.run.seed, task=d["task"], model=d["model"], train=d["train"])
 
-# %% ../nbs/00_settings.ipynb #edba524e
+# %% ../nbs/00_settings.ipynb #f7b88610
 PROFILES = dict(
     quick=["task.n_train=20000", "task.n_val=2000", "train.steps=300", "train.checkpoints=8",
            "train.log_checkpoints=3", "train.eval_size=2000", "llc.chains=2", "llc.draws=50", "llc.burnin=20",

@@ -4,7 +4,7 @@
 __all__ = ['FORMAT', 'CheckpointError', 'RunError', 'atomic_write', 'atomic_write_text', 'tensors_sha256', 'save_checkpoint',
            'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run']
 
-# %% ../nbs/03_store.ipynb #4390c417
+# %% ../nbs/03_store.ipynb #4ef100de
 import hashlib, json, os, platform, re, subprocess, time
 from pathlib import Path
 
@@ -20,7 +20,7 @@ from .model import config_from_dict, config_to_dict, make_model, model_config
 from .settings import Settings, load_settings
 from .tasks import ListTask, make_task
 
-# %% ../nbs/03_store.ipynb #572b2836
+# %% ../nbs/03_store.ipynb #11762d35
 class CheckpointError(ValueError):
     "A checkpoint that cannot be used (truncated, corrupt, foreign, or for another model); names the file."
 
@@ -43,7 +43,7 @@ def atomic_write_text(path: Path, text: str) -> Path:
     "Write `text` to `path` atomically."
     return atomic_write(path, lambda p: Path(p).write_text(text))
 
-# %% ../nbs/03_store.ipynb #535ef2f9
+# %% ../nbs/03_store.ipynb #4f781e3a
 FORMAT = "llc_nb.checkpoint/1"
 
 def tensors_sha256(tensors: dict[str, torch.Tensor]) -> str:
@@ -62,7 +62,7 @@ def save_checkpoint(path: Path, model: HookedTransformer, step: int, extra: dict
                 sha256=tensors_sha256(tensors), **{k: str(v) for k, v in (extra or {}).items()})
     return atomic_write(path, lambda p: save_file(tensors, str(p), metadata=meta))
 
-# %% ../nbs/03_store.ipynb #23547719
+# %% ../nbs/03_store.ipynb #c30fd99b
 def load_checkpoint(path: Path, expect_config: dict | None = None) -> tuple[dict[str, torch.Tensor], dict]:
     "The state_dict and metadata of the checkpoint at `path`, verified."
     path = Path(path)
@@ -83,7 +83,7 @@ def load_checkpoint(path: Path, expect_config: dict | None = None) -> tuple[dict
     meta = {**meta, "step": int(meta["step"]), "config": cfg}
     return tensors, meta
 
-# %% ../nbs/03_store.ipynb #109cbae1
+# %% ../nbs/03_store.ipynb #bc43eac9
 def save_optimizer(path: Path, opt: torch.optim.Optimizer, step: int) -> Path:
     "Save the optimiser state at `step` atomically (tensors as safetensors, the rest as JSON metadata)."
     sd = opt.state_dict()
@@ -111,7 +111,7 @@ def load_optimizer(path: Path, opt: torch.optim.Optimizer) -> int:
     opt.load_state_dict(dict(state=state, param_groups=groups))
     return int(meta["step"])
 
-# %% ../nbs/03_store.ipynb #84b3fb7f
+# %% ../nbs/03_store.ipynb #1e0f3fed
 _CKPT = re.compile(r"^step_(\d{8})\.safetensors$")
 
 def versions() -> dict:
@@ -127,7 +127,7 @@ def git_revision(path=".") -> str | None:
         return r.stdout.strip() or None if r.returncode == 0 else None
     except (OSError, subprocess.SubprocessError): return None
 
-# %% ../nbs/03_store.ipynb #f12e7fe7
+# %% ../nbs/03_store.ipynb #a0c19020
 class Run:
     "A run directory: settings, checkpoints, tables."
     def __init__(self, path):
@@ -156,7 +156,7 @@ class Run:
         span = f"steps {s[0]}..{s[-1]}" if s else "no checkpoints"
         return f"Run({str(self.path)!r}: {len(s)} checkpoints, {span}, status {self.info.get('status', '?')})"
 
-# %% ../nbs/03_store.ipynb #27e21151
+# %% ../nbs/03_store.ipynb #ab5fa00b
 @patch(as_prop=True)
 def info(self: Run) -> dict:
     "The contents of run.json."
@@ -170,7 +170,7 @@ def update_info(self: Run, **kw) -> dict:
     atomic_write_text(self.path/"run.json", json.dumps(info, indent=2, default=str) + "\n")
     return info
 
-# %% ../nbs/03_store.ipynb #ddf70e8e
+# %% ../nbs/03_store.ipynb #28d6a313
 @patch(as_prop=True)
 def steps(self: Run) -> list[int]:
     "Steps with a checkpoint file, ascending."
@@ -212,7 +212,7 @@ def check(self: Run) -> dict[int, str]:
         except CheckpointError as e: bad[s] = str(e)
     return bad
 
-# %% ../nbs/03_store.ipynb #b951651a
+# %% ../nbs/03_store.ipynb #3db17798
 @patch
 def table(self: Run, name: str) -> pd.DataFrame:
     "The table `<name>.csv` of this run (empty when it does not exist yet)."
@@ -229,7 +229,18 @@ def metrics(self: Run) -> pd.DataFrame:
     "The training metrics at every checkpoint."
     return self.table("metrics")
 
-# %% ../nbs/03_store.ipynb #90350cec
+# %% ../nbs/03_store.ipynb #acaf426e
+@patch
+def write_settings(self: Run, s: Settings) -> Path:
+    "Replace the run's settings.ini with `s`, which must describe the same training."
+    from llc_nb.settings import training_key
+    if training_key(s) != training_key(self.settings):
+        raise RunError(f"{self.path}: only analysis settings (such as [llc]) can change after training")
+    p = atomic_write_text(self.path/"settings.ini", s.to_ini())
+    self.settings = s
+    return p
+
+# %% ../nbs/03_store.ipynb #49c36d89
 @patch
 def save_arrays(self: Run, relpath: str, arrays: dict, meta: dict) -> Path:
     "Save named numpy/torch arrays and a JSON-able `meta` to `<run>/<relpath>` atomically."

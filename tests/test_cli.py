@@ -56,7 +56,7 @@ def test_train_then_run_is_idempotent(tmp_path, tiny):
     assert list(m.columns[:4]) == ["step", "train_loss", "val_loss", "val_acc"] and len(m) == 5
     before = (out/"checkpoints"/"step_00000040.safetensors").read_bytes()
     # `run` on the finished run does nothing and says so
-    r = llc_nb("run", "--out", out, "--no-progress", *args)
+    r = llc_nb("run", "--out", out, "--no-progress", "--no-llc", *args)
     assert r.returncode == 0 and "already trained" in r.stderr
     assert (out/"checkpoints"/"step_00000040.safetensors").read_bytes() == before
     # other settings on the same directory are refused, and nothing is touched
@@ -74,7 +74,7 @@ def test_run_reads_settings_ini_in_cwd(tmp_path, tiny):
     from llc_nb.settings import load_settings
     s = load_settings(overrides=tiny + ["train.steps=10", "train.checkpoints=2", "train.log_checkpoints=0", "run.name=cwdrun"])
     (tmp_path/"settings.ini").write_text(s.to_ini())
-    r = llc_nb("run", "--no-progress", cwd=tmp_path)
+    r = llc_nb("run", "--no-progress", "--no-llc", cwd=tmp_path)
     assert r.returncode == 0, r.stderr
     assert (tmp_path/"runs"/"cwdrun"/"checkpoints"/"step_00000010.safetensors").is_file()
 
@@ -85,3 +85,19 @@ def test_repo_settings_ini_is_the_builtin_default():
     r = llc_nb("defaults")
     assert r.returncode == 0 and load_settings.__module__
     assert "[task]" in r.stdout and "steps = 3000" in r.stdout
+
+
+def test_run_trains_then_estimates_llc(tmp_path, tiny):
+    from test_llc_cli import SAMPLER
+    out = tmp_path/"r"
+    args = set_args(tiny + ["train.steps=20", "train.checkpoints=3", "train.log_checkpoints=0"] + SAMPLER + ["llc.workers=2"])
+    r = llc_nb("run", "--out", out, "--no-progress", *args)
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(out/"llc.csv")
+    assert len(tab) == 3 * 3 and (tab.chains_ok == 2).all()
+    assert "LLC time" in r.stdout and "l0h1" in r.stdout
+    # a second `run` reuses every estimate
+    traces = sorted(p.name for p in (out/"llc").iterdir())
+    r = llc_nb("run", "--out", out, "--no-progress", *args)
+    assert r.returncode == 0 and sorted(p.name for p in (out/"llc").iterdir()) == traces
+    pd.testing.assert_frame_equal(tab, pd.read_csv(out/"llc.csv"))

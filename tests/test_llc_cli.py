@@ -6,7 +6,8 @@ from conftest import TINY, llc_nb, set_args
 from llc_nb.settings import load_settings
 from llc_nb.train import train
 
-SAMPLER = ["llc.lr=1e-4", "llc.n_beta=10", "llc.localization=100", "llc.chains=2", "llc.draws=20", "llc.burnin=5",
+SAMPLER = ["llc.lr=1e-4", "llc.n_beta=10", "llc.localization=100", "llc.head_lr=1e-4", "llc.head_n_beta=10",
+           "llc.head_localization=100", "llc.workers=1", "llc.chains=2", "llc.draws=20", "llc.burnin=5",
            "llc.batch_size=32", "llc.init_loss_batches=4"]
 
 
@@ -46,3 +47,26 @@ def test_diverging_sampler_is_reported_as_failed_chains(run_dir, tmp_path):
     assert row.chains_ok == 0 and pd.isna(row.llc_mean)
     assert "diverged" in row.warnings
     assert "diverged chains" in r.stderr
+
+
+def test_calibrate_writes_table_figure_and_settings(run_dir):
+    r = llc_nb("calibrate", run_dir, "--components", "full", "--lr", "2.5e-5,5e-5,1e-4,1000", "--n-beta", "10",
+               "--localization", "100", "--write", "--no-progress")
+    tab = pd.read_csv(run_dir/"calibration.csv")
+    assert len(tab) == 4 and set(tab.component) == {"full"} and (tab.step == 20).all()
+    assert not tab[tab.lr == 1000].healthy.iloc[0]                      # the exploding step size is rejected
+    assert (run_dir/"calibration_full_step00000020.png").stat().st_size > 10_000
+    from llc_nb.store import Run
+    if tab.recommended.any():
+        assert r.returncode == 0, r.stderr
+        rec = tab[tab.recommended].iloc[0]
+        assert Run(run_dir).settings.llc.lr == rec.lr and "recommended ε=" in r.stdout
+    else:
+        assert r.returncode == 1 and "nothing to write" in r.stderr
+
+
+def test_calibrate_bad_input(run_dir):
+    r = llc_nb("calibrate", run_dir, "--lr", "fast")
+    assert r.returncode == 2 and "--lr: expected comma-separated numbers" in r.stderr
+    r = llc_nb("calibrate", run_dir, "--step", "9")
+    assert r.returncode == 1 and "no checkpoint at step 9" in r.stderr
