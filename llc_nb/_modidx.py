@@ -21,6 +21,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'llc_nb.llc.IndexedRegression.forward': ('llc.html#indexedregression.forward', 'llc_nb/llc.py'),
                             'llc_nb.llc.LLCEstimate': ('llc.html#llcestimate', 'llc_nb/llc.py'),
                             'llc_nb.llc.LLCEstimate.failed': ('llc.html#llcestimate.failed', 'llc_nb/llc.py'),
+                            'llc_nb.llc.LLCEstimate.loss_rise': ('llc.html#llcestimate.loss_rise', 'llc_nb/llc.py'),
                             'llc_nb.llc._calibrate': ('llc.html#_calibrate', 'llc_nb/llc.py'),
                             'llc_nb.llc._estimate_run': ('llc.html#_estimate_run', 'llc_nb/llc.py'),
                             'llc_nb.llc._jobs': ('llc.html#_jobs', 'llc_nb/llc.py'),

@@ -4,15 +4,15 @@
 __all__ = ['COMMANDS', 'resolve_settings', 'make_parser', 'cmd_train', 'cmd_run', 'cmd_llc', 'cmd_calibrate', 'cmd_info',
            'cmd_defaults', 'main']
 
-# %% ../nbs/09_cli.ipynb #48d8e9fb
-import argparse, re, sys, time
+# %% ../nbs/09_cli.ipynb #de486e8d
+import argparse, sys, time
 from pathlib import Path
 
 from .settings import (PROFILES, Settings, SettingsError, load_settings, parse_overrides, settings_from_dict,
                              training_key)
 from .store import CheckpointError, Run, RunError
 
-# %% ../nbs/09_cli.ipynb #ae44a221
+# %% ../nbs/09_cli.ipynb #9d156369
 def _settings_source(args) -> Path | None:
     if args.config: return Path(args.config)
     return Path("settings.ini") if Path("settings.ini").is_file() else None
@@ -29,7 +29,7 @@ def _settings_diff(a: Settings, b: Settings) -> str:
     return ", ".join(out + [f"{sec}.{k}: {ka[sec][k]!r} here vs {kb[sec][k]!r} requested"
                             for sec in ("task", "model", "train") for k in ka[sec] if ka[sec][k] != kb[sec][k]])
 
-# %% ../nbs/09_cli.ipynb #201bf8c4
+# %% ../nbs/09_cli.ipynb #94d83fbb
 def _add_settings_args(p: argparse.ArgumentParser):
     p.add_argument("--config", metavar="FILE", help="experiment settings (default: ./settings.ini if present, else built-in defaults)")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting, e.g. --set train.steps=2000 (repeatable)")
@@ -67,7 +67,7 @@ def make_parser() -> argparse.ArgumentParser:
                        "RUN/calibration.csv and one figure per component; --write puts the recommendation into RUN/settings.ini.")
     c.add_argument("run", metavar="RUN", help="run directory")
     c.add_argument("--step", type=int, help="checkpoint step (default: the last)")
-    c.add_argument("--components", default="full,l0h0", help="components to calibrate; a head stands for all heads (default: full,l0h0)")
+    c.add_argument("--components", default="full,l0h0", help="components to calibrate (default: full,l0h0); a head's recommendation is written for all heads")
     c.add_argument("--lr", default="2.5e-7,5e-7,1e-6,2e-6,4e-6", help="step sizes ε, in factors of 2 (default: %(default)s)")
     c.add_argument("--n-beta", default="30", help="inverse temperatures nβ (default: %(default)s)")
     c.add_argument("--localization", default="1e3,1e4,1e5", help="localizations γ (default: %(default)s)")
@@ -79,7 +79,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_parser("defaults", help="print the built-in default settings.ini", description="Print the built-in default experiment as an ini file.")
     return p
 
-# %% ../nbs/09_cli.ipynb #1e3d9f06
+# %% ../nbs/09_cli.ipynb #2d027f95
 def cmd_train(args) -> int:
     from llc_nb.train import summary, train
     if args.resume:
@@ -157,13 +157,11 @@ def cmd_calibrate(args) -> int:
     from llc_nb.llc import apply_recommendation, calibrate, components
     from llc_nb.plots import plot_calibration
     run = Run(args.run)
-    s = _llc_settings(run, args.set)
+    s = _llc_settings(run, (args.set or []) + [f"llc.components={args.components}"])   # validates the names too
     lrs, nbs, gs = _floats("--lr", args.lr), _floats("--n-beta", args.n_beta), _floats("--localization", args.localization)
     if any(v <= 0 for v in lrs + nbs) or any(v < 0 for v in gs):
         raise SettingsError("--lr and --n-beta must be > 0, --localization >= 0")
-    comps = components(args.components, run.config["n_layers"], run.config["n_heads"])
-    bad = [c for c in comps if c != "full" and not re.fullmatch(r"l\d+h\d+", c)]
-    if bad: raise SettingsError(f"--components: unknown component(s) {bad}")
+    comps = components(s.llc.components, run.config["n_layers"], run.config["n_heads"])
     if not run.steps: raise RunError(f"{run.path}: no checkpoints yet")
     step = run.steps[-1] if args.step is None else args.step
     if step not in run.steps: raise RunError(f"{run.path}: no checkpoint at step {step}")
@@ -200,7 +198,7 @@ def cmd_defaults(args) -> int:
     print(Settings().to_ini(), end="")
     return 0
 
-# %% ../nbs/09_cli.ipynb #983033be
+# %% ../nbs/09_cli.ipynb #dfbc3e59
 COMMANDS = dict(run=cmd_run, train=cmd_train, llc=cmd_llc, calibrate=cmd_calibrate, info=cmd_info, defaults=cmd_defaults)
 
 def main(argv: list[str] | None = None) -> int:

@@ -7,7 +7,7 @@ __all__ = ['LossFn', 'HEAD_KEYS', 'LOSS_VERSION', 'CAL_COLUMNS', 'sgld_loss_fn',
            'llc_key', 'sampling_data', 'chance_loss', 'estimate_checkpoint', 'estimate_run', 'recommend', 'calibrate',
            'stored_traces', 'apply_recommendation']
 
-# %% ../nbs/06_llc.ipynb #651d56a6
+# %% ../nbs/06_llc.ipynb #f88b0310
 import contextlib, functools, hashlib, json, math, tempfile, warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -26,9 +26,9 @@ from devinterp.slt.weight_restrictions import create_param_masks
 from .model import torch_threads
 from .settings import LLCSettings
 from .store import Run
-from .tasks import ListTask, make_dataset, per_token_loss
+from .tasks import ListTask, per_token_loss
 
-# %% ../nbs/06_llc.ipynb #f034c1f6
+# %% ../nbs/06_llc.ipynb #0a48ebf3
 LossFn = Callable[[torch.nn.Module, Tensor], Tensor]
 
 def sgld_loss_fn(task: ListTask) -> LossFn:
@@ -44,7 +44,7 @@ def as_dataset(tokens: Int[Tensor, "n seq"]) -> list[dict]:
     "The dataset format devinterp's DataLoader expects."
     return [{"input_ids": t} for t in tokens]
 
-# %% ../nbs/06_llc.ipynb #fc34fe85
+# %% ../nbs/06_llc.ipynb #bc0451a7
 def components(spec: str, n_layers: int, n_heads: int) -> list[str]:
     "Expand a components setting such as `'full,heads'` into names: `['full', 'l0h0', 'l0h1']`."
     out = []
@@ -57,7 +57,7 @@ def param_masks(model: torch.nn.Module, component: str):
     "devinterp parameter masks for `component` (None: the full model)."
     return None if component == "full" else create_param_masks(model, component)
 
-# %% ../nbs/06_llc.ipynb #7a4e6411
+# %% ../nbs/06_llc.ipynb #c5c11421
 HEAD_KEYS = dict(lr="head_lr", n_beta="head_n_beta", localization="head_localization")
 
 def component_settings(s: LLCSettings, component: str) -> LLCSettings:
@@ -68,7 +68,7 @@ def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate depends on (after `component_settings`)."
     return {k: v for k, v in asdict(s).items() if k not in ("components", "workers") and k not in HEAD_KEYS.values()}
 
-# %% ../nbs/06_llc.ipynb #7e009cd8
+# %% ../nbs/06_llc.ipynb #c5bac90c
 @dataclass
 class LLCEstimate:
     "An LLC estimate with its raw loss traces and health."
@@ -85,7 +85,13 @@ class LLCEstimate:
     @property
     def failed(self) -> bool: return self.chains_ok == 0
 
-# %% ../nbs/06_llc.ipynb #923575ea
+    @property
+    def loss_rise(self) -> float:
+        "Mean loss of the healthy chains' draws above `init_loss` (the LLC divided by nβ)."
+        ok = np.isfinite(self.trace).all(axis=1)
+        return float(self.trace[ok, self.burnin:].mean()) - self.init_loss if ok.any() else float("nan")
+
+# %% ../nbs/06_llc.ipynb #fa0b2cfe
 def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, chance_loss: float | None = None) -> list[str]:
     "Warnings about healthy chains' traces: negative LLC, no plateau, chains that left the basin."
     out, draws = [], trace[:, burnin:]
@@ -106,7 +112,7 @@ def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, ch
                    "gap to chance; use a smaller ε or nβ, or a larger γ")
     return out
 
-# %% ../nbs/06_llc.ipynb #b96a6f63
+# %% ../nbs/06_llc.ipynb #497f8ffa
 @contextlib.contextmanager
 def _quiet_tqdm():
     "Silence devinterp's per-chain progress bars (callers show one bar for the whole job)."
@@ -149,7 +155,7 @@ def estimate_llc(model: torch.nn.Module, dataset: list[dict], loss_fn: LossFn, s
     trace, init = _sample_traces(model, dataset, loss_fn, s, masks)
     return estimate_from_traces(trace, init, s, chance_loss)
 
-# %% ../nbs/06_llc.ipynb #519e208d
+# %% ../nbs/06_llc.ipynb #560020fa
 class IndexedRegression(torch.nn.Module):
     "A model `f(x) = w·x` (or any `fn(params, x)`) that reads its inputs from a table by row index (for tests)."
     def __init__(self, x: Tensor, y: Tensor, params: dict[str, Tensor], fn):
@@ -166,12 +172,12 @@ def regression_data(n: int) -> list[dict]:
     "Index 'sequences' `[i, 0]` for an `IndexedRegression` with `n` rows."
     return [{"input_ids": torch.tensor([i, 0])} for i in range(n)]
 
-# %% ../nbs/06_llc.ipynb #20207a9a
+# %% ../nbs/06_llc.ipynb #57150281
 def expected_quadratic_llc(h: np.ndarray, n_beta: float, gamma: float) -> float:
     "Exact localized-posterior expectation of nβ(L − L*) for a quadratic loss with Hessian eigenvalues `h`."
     return float(0.5 * np.sum(n_beta * h / (n_beta * h + gamma)))
 
-# %% ../nbs/06_llc.ipynb #126071f6
+# %% ../nbs/06_llc.ipynb #a40783a1
 def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int = 801) -> float:
     "E[nβ(L − L*)] under exp(−nβ L − γ/2 |w|²) for a 2-parameter loss `loss(a, b)` with L* = loss(0, 0), on a grid."
     a = np.linspace(-radius, radius, n)
@@ -181,7 +187,7 @@ def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int =
     p = np.exp(logp - logp.max())
     return float(n_beta * (L * p).sum() / p.sum())
 
-# %% ../nbs/06_llc.ipynb #49e88e78
+# %% ../nbs/06_llc.ipynb #6906f6f7
 LOSS_VERSION = "answer-positions-rescaled/1"
 
 def llc_key(checkpoint_sha: str, component: str, s: LLCSettings, data_key: dict) -> str:
@@ -191,11 +197,10 @@ def llc_key(checkpoint_sha: str, component: str, s: LLCSettings, data_key: dict)
                       sort_keys=True)
     return hashlib.sha256(blob.encode()).hexdigest()[:16]
 
-def sampling_data(run: Run, s: LLCSettings, train_tokens: Tensor | None = None) -> tuple[Tensor, dict]:
+def sampling_data(run: Run, s: LLCSettings) -> tuple[Tensor, dict]:
     "The training lists the sampler uses at every checkpoint of `run`, and their description for the cache key."
     from llc_nb.train import TrainData
-    n = s.batch_size * s.init_loss_batches
-    tokens = (train_tokens if train_tokens is not None else TrainData(run.settings).train)[:n]
+    tokens = TrainData(run.settings).train[:s.batch_size * s.init_loss_batches]
     t = run.settings.task
     return tokens, dict(task=asdict(t), n=len(tokens))
 
@@ -203,7 +208,7 @@ def chance_loss(task: ListTask) -> float:
     "Answer loss of a model that spreads its bets evenly over the numbers."
     return math.log(task.max_value + 1)
 
-# %% ../nbs/06_llc.ipynb #a5fab758
+# %% ../nbs/06_llc.ipynb #7803745f
 def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, data: tuple[Tensor, dict] | None = None
                         ) -> tuple[LLCEstimate, dict]:
     "LLC of `component` at checkpoint `step`, from the cache when it matches; returns the estimate and its table row."
@@ -223,11 +228,10 @@ def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, dat
         run.save_arrays(rel, dict(trace=est.trace, init_loss=np.array(est.init_loss)),
                         dict(key=key, step=step, component=component, settings=sampler_fields(s), data=data_key, loss=LOSS_VERSION))
     row = dict(step=step, component=component, llc_mean=est.llc_mean, llc_std=est.llc_std, chains_ok=est.chains_ok,
-               init_loss=est.init_loss, loss_rise=float(np.nanmean(est.trace[np.isfinite(est.trace).all(1), s.burnin:])) - est.init_loss
-               if est.chains_ok else float("nan"), warnings=" | ".join(est.warnings), key=key, **sampler_fields(s))
+               init_loss=est.init_loss, loss_rise=est.loss_rise, warnings=" | ".join(est.warnings), key=key, **sampler_fields(s))
     return est, row
 
-# %% ../nbs/06_llc.ipynb #4e6c5a81
+# %% ../nbs/06_llc.ipynb #1efe8645
 _WORKER_DATA: dict = {}
 
 def _worker_estimate(run_path: str, step: int, component: str, s: LLCSettings) -> tuple[dict, list]:
@@ -280,14 +284,14 @@ def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool) -> pd.DataFra
     bar.close()
     return table.reset_index(drop=True)
 
-# %% ../nbs/06_llc.ipynb #2592925b
+# %% ../nbs/06_llc.ipynb #0518da8f
 CAL_COLUMNS = ["component", "step", "lr", "n_beta", "localization", "llc_mean", "llc_std", "chains_ok", "init_loss",
                "loss_rise", "gap", "healthy", "stable", "recommended", "warnings", "key"]
 
 def _with_sampler(s: LLCSettings, component: str, lr: float, n_beta: float, localization: float) -> LLCSettings:
     "`s` with ε, nβ, γ set for `component` (the head_* fields for a head)."
-    if component == "full": return replace(s, lr=lr, n_beta=n_beta, localization=localization)
-    return replace(s, head_lr=lr, head_n_beta=n_beta, head_localization=localization)
+    new = dict(lr=lr, n_beta=n_beta, localization=localization)
+    return replace(s, **(new if component == "full" else {HEAD_KEYS[k]: v for k, v in new.items()}))
 
 def recommend(table: pd.DataFrame) -> pd.DataFrame:
     "Mark `stable` and `recommended` cells of a calibration table (one component) by the documented criterion."
@@ -305,7 +309,7 @@ def recommend(table: pd.DataFrame) -> pd.DataFrame:
         t.loc[best, "recommended"] = True
     return t
 
-# %% ../nbs/06_llc.ipynb #ad8c717b
+# %% ../nbs/06_llc.ipynb #bd57b7a0
 def calibrate(run: Run, step: int, component: str, lrs, n_betas, localizations, s: LLCSettings | None = None,
               progress: bool = True) -> tuple[pd.DataFrame, dict]:
     "Estimate the LLC of `component` at `step` over the grid ε × nβ × γ; returns the table and the traces by row."

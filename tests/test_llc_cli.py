@@ -70,3 +70,5 @@ def test_calibrate_bad_input(run_dir):
     assert r.returncode == 2 and "--lr: expected comma-separated numbers" in r.stderr
     r = llc_nb("calibrate", run_dir, "--step", "9")
     assert r.returncode == 1 and "no checkpoint at step 9" in r.stderr
+    r = llc_nb("calibrate", run_dir, "--components", "full,l0h7")
+    assert r.returncode == 2 and "l0h7 does not exist" in r.stderr
