@@ -98,6 +98,8 @@ def test_run_trains_then_estimates_llc(tmp_path, tiny):
     tab = pd.read_csv(out/"llc.csv")
     assert len(tab) == 3 * 3 and (tab.chains_ok == 2).all()
     assert "LLC time" in r.stdout and "l0h1" in r.stdout
+    circ = pd.read_csv(out/"circuits.csv")                      # the circuit analysis is part of `run`
+    assert sorted(circ.step.unique()) == sorted(tab.step.unique()) and "circuits" in r.stdout
     # a second `run` reuses every estimate
     traces = sorted(p.name for p in (out/"llc").iterdir())
     r = llc_nb("run", "--out", out, "--no-progress", *args)

@@ -1,0 +1,57 @@
+"""`llc-nb analyze`: circuits.csv and figures for every checkpoint, bad inputs, and nothing computed is lost."""
+import pandas as pd
+import pytest
+
+from conftest import TINY, llc_nb
+from llc_nb.settings import load_settings
+from llc_nb.train import train
+
+HEAD_METRICS = {"ov_symmetry", "qk_symmetry", "copy_mean", "coverage", "regions", "copy_own", "suppress_other",
+                "attn_correct", "ablation_dloss", "ablation_dacc", "ablation_dentropy"}
+FIGURES = ["circuits_ov.png", "circuits_qk.png", "regions.png", "circuit_metrics.png", "data_gaps.png"]
+
+
+@pytest.fixture(scope="module")
+def run_dir(tmp_path_factory):
+    s = load_settings(overrides=TINY + ["train.steps=60", "train.checkpoints=4", "train.log_checkpoints=2"])
+    return train(s, tmp_path_factory.mktemp("analyze")/"r", progress=False).path
+
+
+def test_analyze_every_checkpoint_head_and_metric(run_dir):
+    r = llc_nb("analyze", run_dir, "--lists", "200", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(run_dir/"circuits.csv")
+    assert list(tab.columns) == ["step", "head", "metric", "value"]
+    steps = sorted(int(p.stem.split("_")[1]) for p in (run_dir/"checkpoints").glob("*.safetensors"))
+    assert sorted(tab.step.unique()) == steps
+    for h in ("l0h0", "l0h1"):
+        assert set(tab[tab["head"] == h].metric) == HEAD_METRICS
+    assert {"n_regions", "overlap", "val_loss"} <= set(tab[tab["head"] == "all"].metric)
+    assert tab.groupby(["step", "head", "metric"]).size().max() == 1
+    for f in FIGURES: assert (run_dir/f).stat().st_size > 1000, f
+    assert "regions l0h" in r.stdout and "ablation +" in r.stdout
+    gaps = pd.read_csv(run_dir/"data_gaps.csv")
+    assert abs(gaps["mean"][0] - gaps["expected"][0]) < 0.05      # (9+2)/(4+1) = 2.2 for the tiny task
+
+
+def test_analyze_bad_input(run_dir, tmp_path):
+    r = llc_nb("analyze", run_dir, "--heatmap-steps", "1,x")
+    assert r.returncode == 2 and r.stderr.strip().count("\n") == 0 and "--heatmap-steps" in r.stderr
+    r = llc_nb("analyze", run_dir, "--heatmap-steps", "7")
+    assert r.returncode == 1 and "no checkpoint at step(s) [7]" in r.stderr
+    r = llc_nb("analyze", run_dir, "--lists", "0")
+    assert r.returncode == 2 and "--lists" in r.stderr
+    r = llc_nb("analyze", tmp_path/"nothing")
+    assert r.returncode == 1 and "not an llc_nb run directory" in r.stderr
+
+
+def test_corrupt_checkpoint_is_one_line_and_keeps_tables(run_dir):
+    r = llc_nb("analyze", run_dir, "--lists", "200", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    before = (run_dir/"circuits.csv").read_bytes()
+    last = sorted((run_dir/"checkpoints").glob("*.safetensors"))[-1]
+    data = bytearray(last.read_bytes()); data[-10] ^= 0xFF
+    last.write_bytes(bytes(data))
+    r = llc_nb("analyze", run_dir, "--lists", "200", "--no-progress")
+    assert r.returncode == 1 and r.stderr.strip().count("\n") == 0 and last.name in r.stderr, r.stderr
+    assert (run_dir/"circuits.csv").read_bytes() == before
