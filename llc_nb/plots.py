@@ -2,9 +2,9 @@
 
 # %% auto #0
 __all__ = ['CIRCUIT_METRICS', 'step_axis', 'plot_training', 'plot_llc', 'plot_calibration', 'plot_circuits', 'plot_regions',
-           'plot_circuit_metrics', 'plot_gaps']
+           'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure']
 
-# %% ../nbs/05_plots.ipynb #b913275b
+# %% ../nbs/05_plots.ipynb #9010fd72
 import warnings
 
 import matplotlib
@@ -12,7 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-# %% ../nbs/05_plots.ipynb #49c52ad2
+# %% ../nbs/05_plots.ipynb #f609407a
 def step_axis(ax: plt.Axes, max_step: int | None = None):
     "Symlog step axis: linear near 0, logarithmic later, where checkpoints are log-spaced."
     ax.set_xscale("symlog", linthresh=10)
@@ -32,7 +32,7 @@ def plot_training(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     if title: fig.suptitle(title)
     return fig
 
-# %% ../nbs/05_plots.ipynb #775f1d53
+# %% ../nbs/05_plots.ipynb #18768d0f
 def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
     "LLC per component against step, validation loss on a second (log) axis."
     fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
@@ -54,7 +54,7 @@ def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str 
     if title: ax.set_title(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #05b1efe2
+# %% ../nbs/05_plots.ipynb #c53c4df0
 def plot_calibration(table: pd.DataFrame, traces: dict, title: str = "") -> plt.Figure:
     "LLC heatmaps (ε × γ, one per nβ) and the loss traces of a calibration table of one component."
     import seaborn as sns
@@ -96,7 +96,7 @@ def plot_calibration(table: pd.DataFrame, traces: dict, title: str = "") -> plt.
     if title: fig.suptitle(title)
     return fig
 
-# %% ../nbs/05_plots.ipynb #bed48034
+# %% ../nbs/05_plots.ipynb #25a62a82
 def plot_circuits(mats, steps: list[int], heads: list[str], kind: str = "OV", title: str = "",
                   xlabel: str | None = None, ylabel: str | None = None) -> plt.Figure:
     "Heatmap grid of circuit matrices `mats[step_index, head_index]` (heads down, steps across)."
@@ -119,7 +119,7 @@ def plot_circuits(mats, steps: list[int], heads: list[str], kind: str = "OV", ti
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #97b6c135
+# %% ../nbs/05_plots.ipynb #886187e6
 def plot_regions(copy_scores, steps: list[int], heads: list[str], title: str = "") -> plt.Figure:
     "Owner head of every number (columns) at every step (rows), shaded by copy strength."
     from matplotlib.colors import to_rgb
@@ -138,7 +138,7 @@ def plot_regions(copy_scores, steps: list[int], heads: list[str], title: str = "
     if title: ax.set_title(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #bd0e80c5
+# %% ../nbs/05_plots.ipynb #d73e95d6
 CIRCUIT_METRICS = ["val_loss", "overlap", "n_regions", "coverage", "ov_symmetry", "qk_symmetry", "copy_mean",
                    "attn_correct", "ablation_dloss", "ablation_dentropy"]
 
@@ -165,7 +165,7 @@ def plot_circuit_metrics(circuits: pd.DataFrame, metrics: list[str] | None = Non
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #378053e6
+# %% ../nbs/05_plots.ipynb #d6350467
 def plot_gaps(gaps: pd.DataFrame, title: str = "") -> plt.Figure:
     "Histogram of gaps δ (a `data_gaps.csv` table) with the measured and expected mean."
     fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
@@ -175,5 +175,25 @@ def plot_gaps(gaps: pd.DataFrame, title: str = "") -> plt.Figure:
         ax.axvline(gaps["expected"].iloc[0], color="C3", ls="--", label=f"E[δ] = {gaps['expected'].iloc[0]:.3f}")
     ax.set_xlabel("gap δ between adjacent sorted numbers"); ax.set_ylabel("fraction"); ax.legend(fontsize=8)
     ax.set_xlim(-0.5, max(5, int(gaps.gap[gaps["count"] > 0].max()) + 0.5))
+    if title: ax.set_title(title, fontsize=10)
+    return fig
+
+# %% ../nbs/05_plots.ipynb #9e0e8680
+def plot_llc_structure(llc: pd.DataFrame, circuits: pd.DataFrame, metrics: tuple = ("overlap",), ax: plt.Axes | None = None,
+                       title: str = "") -> plt.Figure:
+    "LLC per component (left axis) and whole-model circuit metrics such as the heads' overlap (right axis) against step."
+    fig, ax = (plt.subplots(figsize=(8, 3.6), constrained_layout=True) if ax is None else (ax.figure, ax))
+    for comp, d in llc.sort_values("step").groupby("component"):
+        ax.plot(d.step, d.llc_mean, ".-", ms=3, color="k" if comp == "full" else None, label=f"LLC {comp}")
+    ax.set_ylabel("estimated LLC"); step_axis(ax, int(llc.step.max())); ax.grid(alpha=0.3)
+    handles, labels = ax.get_legend_handles_labels()
+    ax2 = ax.twinx()
+    whole = circuits[circuits["head"] == "all"]
+    for i, m in enumerate(metrics):
+        d = whole[whole.metric == m].sort_values("step")
+        h, = ax2.plot(d.step, d.value, "--", color=f"C{6 + i}", lw=2, label=m)
+        handles.append(h); labels.append(m)
+    ax2.set_ylabel(", ".join(metrics))
+    ax.legend(handles, labels, fontsize=7, loc="upper left")
     if title: ax.set_title(title, fontsize=10)
     return fig
