@@ -6,7 +6,7 @@ __all__ = ['ANALYSIS_VERSION', 'head_names', 'token_inputs', 'unembed_matrix', '
            'arrangement', 'ov_offset_profile', 'attention_profile', 'offsets', 'mean_ablation', 'final_scale',
            'analyze_model', 'data_features', 'analyze_run', 'pick_steps', 'circuit_arrays']
 
-# %% ../nbs/07_circuits.ipynb #00204945
+# %% ../nbs/07_circuits.ipynb #4dac0ed2
 import math
 
 import numpy as np
@@ -21,7 +21,7 @@ from .model import torch_threads
 from .store import Run, tensors_sha256
 from .tasks import ListTask, answer_logits, answer_targets, gap_stats, make_dataset, per_token_loss
 
-# %% ../nbs/07_circuits.ipynb #a413529b
+# %% ../nbs/07_circuits.ipynb #1dc85257
 def head_names(model: HookedTransformer) -> list[str]:
     "Names `l{layer}h{head}` of every head, the names the LLC components use."
     return [f"l{l}h{h}" for l in range(model.cfg.n_layers) for h in range(model.cfg.n_heads)]
@@ -76,7 +76,7 @@ def pos_qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: Li
     k = token_inputs(model, "src", task, layer, ln) @ model.W_K[layer, head] + model.b_K[layer, head]
     return q @ k.T / model.cfg.attn_scale
 
-# %% ../nbs/07_circuits.ipynb #51563f3d
+# %% ../nbs/07_circuits.ipynb #39700b88
 def translational_symmetry(M, norm: str = "ratio", sign: int = 1, drop: int | None = None, center: bool = False) -> float:
     "Translational symmetry of a square circuit matrix: perpendicular minus parallel adjacent variation (see above)."
     M = torch.as_tensor(M, dtype=torch.float64)
@@ -94,7 +94,7 @@ def translational_symmetry(M, norm: str = "ratio", sign: int = 1, drop: int | No
     if norm == "mean": return float(diff / par.numel())
     return float(diff)
 
-# %% ../nbs/07_circuits.ipynb #6708c38a
+# %% ../nbs/07_circuits.ipynb #a2c251b4
 def copy_scores(ov: Float[Tensor, "heads vocab vocab"], n_numbers: int) -> np.ndarray:
     "Copy score of every head on every number token: OV diagonal minus the row mean over numbers."
     ov = torch.as_tensor(ov)[:, :n_numbers, :n_numbers].double()
@@ -146,7 +146,7 @@ def arrangement(scores: np.ndarray, min_share: float = 0.1, max_overlap: float =
     if roles.coverage[top] > 1 - min_share and (roles.drop(index=top).suppress_other > 0.5).any(): return "copy-suppression"
     return "mixed"
 
-# %% ../nbs/07_circuits.ipynb #c79e83fc
+# %% ../nbs/07_circuits.ipynb #6671b518
 def ov_offset_profile(ov, scores: np.ndarray, k: int = 4) -> pd.DataFrame:
     "Mean row-centered `OV[t, t+d]` per head, offset `d` in `-k..k`, over the head's own numbers and the others."
     scores = np.asarray(scores); n = scores.shape[1]
@@ -160,7 +160,7 @@ def ov_offset_profile(ov, scores: np.ndarray, k: int = 4) -> pd.DataFrame:
                 rows.append(dict(head=h, numbers=where, offset=d, value=np.mean(vals) if vals else np.nan))
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_circuits.ipynb #6e5d0b05
+# %% ../nbs/07_circuits.ipynb #b9d3772e
 @torch.no_grad()
 def attention_profile(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"],
                       layer: int = 0) -> Float[Tensor, "heads offsets"]:
@@ -171,7 +171,8 @@ def attention_profile(model: HookedTransformer, task: ListTask, tokens: Int[Tens
     return _profile(pat, tokens, n)
 
 def _profile(pat, tokens, n):
-    rank = tokens[:, :n].argsort(1).argsort(1)                                     # sorted rank of each input element
+    answer = tokens[:, n + 1:2 * n + 1]
+    rank = (tokens[:, :n, None] == answer[:, None, :]).float().argmax(-1)         # where the answer writes each input
     offset = rank[:, None, :] - torch.arange(n)[None, :, None]                    # batch k src: rank - k
     B, H = pat.shape[:2]
     out = torch.zeros(H, 2 * n)
@@ -185,7 +186,7 @@ def offsets(task: ListTask) -> list:
     "Column labels of `attention_profile`."
     return list(range(-(task.list_len - 1), task.list_len)) + ["sorted"]
 
-# %% ../nbs/07_circuits.ipynb #99127db9
+# %% ../nbs/07_circuits.ipynb #7008cfae
 def _answer_stats(task, logits, tokens) -> dict:
     lg = answer_logits(task, logits)
     logp = lg.log_softmax(-1)
@@ -208,7 +209,7 @@ def mean_ablation(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, 
                          dentropy=st["entropy"] - clean["entropy"]))
     return pd.DataFrame(rows)
 
-# %% ../nbs/07_circuits.ipynb #75740e60
+# %% ../nbs/07_circuits.ipynb #eb5e2f35
 @torch.no_grad()
 def final_scale(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"]) -> float:
     "Mean `ln_final` scale at the answer positions (1 without LayerNorm)."
@@ -246,7 +247,7 @@ def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, 
                   attention=prof.float())
     return pd.DataFrame(rows), arrays
 
-# %% ../nbs/07_circuits.ipynb #4630795d
+# %% ../nbs/07_circuits.ipynb #2f0fe87a
 ANALYSIS_VERSION = 1
 
 def data_features(run: Run) -> pd.DataFrame:
