@@ -30,3 +30,11 @@ def llc_nb(*args, cwd=None, timeout=300, **kw):
 @pytest.fixture
 def tiny():
     return list(TINY)
+
+
+@pytest.fixture(scope="module")
+def chromium():
+    "Headless Debian Chromium (a Playwright `Browser`, see tests/browser.py); skips where missing, fails so in CI."
+    from browser import chromium_browser
+    with chromium_browser() as browser:
+        yield browser

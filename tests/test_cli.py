@@ -58,6 +58,8 @@ def test_train_then_run_is_idempotent(tmp_path, tiny):
     # `run` on the finished run does nothing and says so
     r = llc_nb("run", "--out", out, "--no-progress", "--no-llc", *args)
     assert r.returncode == 0 and "already trained" in r.stderr
+    assert f"report       {out/'report.html'}" in r.stdout and "CheckpointExplorer(" in r.stdout
+    assert "no LLC estimates" in (out/"report.html").read_text()          # the report says what is missing
     assert (out/"checkpoints"/"step_00000040.safetensors").read_bytes() == before
     # other settings on the same directory are refused, and nothing is touched
     r = llc_nb("run", "--out", out, *args, "--set", "train.steps=50")
@@ -100,6 +102,8 @@ def test_run_trains_then_estimates_llc(tmp_path, tiny):
     assert "LLC time" in r.stdout and "l0h1" in r.stdout
     circ = pd.read_csv(out/"circuits.csv")                      # the circuit analysis is part of `run`
     assert sorted(circ.step.unique()) == sorted(tab.step.unique()) and "circuits" in r.stdout
+    page = (out/"report.html").read_text()                       # and so is the report, written last
+    assert page.count('class="llcnb-frame"') == 3 and "no LLC estimates" not in page and "report       " in r.stdout
     # a second `run` reuses every estimate
     traces = sorted(p.name for p in (out/"llc").iterdir())
     r = llc_nb("run", "--out", out, "--no-progress", *args)

@@ -1,0 +1,236 @@
+"""Real-browser tests in headless Chromium (Playwright driving Debian's /usr/bin/chromium, see tests/browser.py):
+(a) the checkpoint explorer in a live JupyterLab: Play, the slider and a typed list change what is shown;
+(b) report.html from file://: the slider swaps frames, with no console error and no network request.
+
+Chromium comes from the `chromium` fixture of conftest.py. Screenshots are written to a pytest temp dir (its path is
+printed; pytest keeps the last few such dirs as artifacts). Every server started here is
+stopped in its fixture's finalizer: JupyterLab is asked to shut down (its kernels with it), then any process of it
+still alive is killed by pid. Outside CI a missing Chromium or Playwright skips these tests; with `CI` set they fail.
+"""
+import json, os, secrets, signal, socket, subprocess, sys, time, urllib.request
+from pathlib import Path
+
+import matplotlib
+matplotlib.use("Agg")
+import pytest
+
+from browser import open_page, require_chromium
+from conftest import TINY
+from llc_nb.circuits import analyze_run
+from llc_nb.report import run_slider, write_report
+from llc_nb.settings import load_settings
+from llc_nb.train import train
+
+LAB_START_S, KERNEL_S = 90, 180          # generous: 2 shared cores; importing torch in a fresh kernel is slow there
+
+
+@pytest.fixture(scope="module")
+def tiny_run(tmp_path_factory):
+    require_chromium()                   # skip (or fail in CI) before training anything
+    s = load_settings(overrides=TINY + ["train.steps=60", "train.checkpoints=4", "train.log_checkpoints=2"])
+    run = train(s, tmp_path_factory.mktemp("browser")/"tiny", progress=False)
+    analyze_run(run, n_lists=200, progress=False)
+    return run
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory):
+    d = tmp_path_factory.mktemp("screenshots")
+    print(f"\nscreenshots: {d}")
+    return d
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _notebook(run_path) -> dict:
+    src = ("from llc_nb.explorer import CheckpointExplorer\n"
+           f"ex = CheckpointExplorer({str(run_path)!r}, interval_ms=700)\nex")
+    return dict(nbformat=4, nbformat_minor=5, cells=[dict(cell_type="code", id="explorer", metadata={}, outputs=[],
+                execution_count=None, source=src)], metadata=dict(kernelspec=dict(name="python3", display_name="Python 3",
+                language="python")))
+
+
+def _descendants(pid: int) -> list[int]:
+    "Every process below `pid` (kernels run in their own session, so a process group does not cover them)."
+    out, todo = [], [pid]
+    while todo:
+        p = todo.pop()
+        try: kids = [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
+        except OSError: kids = []
+        out += kids; todo += kids
+    return out
+
+
+def _kill(pids, sig=signal.SIGKILL):
+    for p in pids:
+        try: os.kill(p, sig)
+        except ProcessLookupError: pass
+
+
+@pytest.fixture(scope="module")
+def lab(tmp_path_factory, tiny_run):
+    "A JupyterLab on 127.0.0.1 with a token, in temp dirs, holding a notebook that opens the explorer on the tiny run."
+    root = tmp_path_factory.mktemp("lab")
+    (root/"explore.ipynb").write_text(json.dumps(_notebook(tiny_run.path)))
+    cfg = root/".jupyter"
+    (cfg/"config"/"labconfig").mkdir(parents=True)
+    (cfg/"config"/"labconfig"/"page_config.json").write_text(json.dumps(
+        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
+    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg/"config"), "JUPYTER_DATA_DIR": str(cfg/"data"),
+           "JUPYTER_RUNTIME_DIR": str(cfg/"runtime"), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
+    port, token = _free_port(), secrets.token_hex(16)
+    log = open(root/"lab.log", "w")
+    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
+                             f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
+                             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
+                             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
+                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
+    base, seen = f"http://127.0.0.1:{port}", set()
+
+    def api(path, method="GET"):
+        req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"token {token}"})
+        with urllib.request.urlopen(req, timeout=10) as r: return r.read()
+
+    try:
+        deadline = time.time() + LAB_START_S
+        while True:
+            if proc.poll() is not None: pytest.fail(f"jupyter lab exited with {proc.returncode}: {(root/'lab.log').read_text()[-2000:]}")
+            try: api("/api/status"); break
+            except OSError:
+                if time.time() > deadline: pytest.fail(f"jupyter lab did not answer in {LAB_START_S} s: {(root/'lab.log').read_text()[-2000:]}")
+                time.sleep(0.5)
+        yield dict(url=f"{base}/lab/tree/explore.ipynb?token={token}", log=root/"lab.log", pids=seen, proc=proc)
+    finally:
+        seen.update(_descendants(proc.pid))
+        try: api("/api/shutdown", "POST")                      # stops its kernels, then the server
+        except OSError: pass
+        try: proc.wait(timeout=20)
+        except subprocess.TimeoutExpired: _kill([proc.pid])
+        proc.wait()
+        time.sleep(0.5)
+        _kill(seen)                                            # anything of it that outlived the shutdown
+        log.close()
+
+
+KERNEL_READY = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
+  const sc = w && w.sessionContext, k = sc && sc.session && sc.session.kernel;
+  return !!(sc && sc.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle'); }"""
+
+
+def _run_notebook(page):
+    "Run every cell of the open notebook once its kernel is connected; answer a kernel-selection dialog if one comes."
+    deadline = time.time() + KERNEL_S
+    page.wait_for_function(KERNEL_READY, timeout=KERNEL_S * 1000)
+    # not awaiting the command's promise, which resolves only when the cells have finished
+    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+    while not page.locator(".llcnb-explorer-readout").count():
+        accept = page.locator(".jp-Dialog .jp-mod-accept")
+        if accept.count():                                   # "Select Kernel": take the default, then run again
+            accept.first.click()
+            page.wait_for_function(KERNEL_READY, timeout=KERNEL_S * 1000)
+            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
+        assert time.time() < deadline, f"no explorer after {KERNEL_S} s"
+        page.wait_for_timeout(500)
+
+
+def _text(page, selector) -> str:
+    return page.locator(selector).first.inner_text()
+
+
+def test_explorer_in_jupyterlab(lab, chromium, shots, tiny_run):
+    n = len(tiny_run.steps)
+    ctx = chromium.new_context(viewport=dict(width=1400, height=1600))
+    page = ctx.new_page()
+    page_errors = []
+    page.on("pageerror", lambda e: page_errors.append(str(e)))
+    page.goto(lab["url"])
+    page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LAB_START_S * 1000)
+    try:
+        _run_notebook(page)
+        lab["pids"].update(_descendants(lab["proc"].pid))        # the kernel, to be sure it is stopped at the end
+    except Exception:
+        page.screenshot(path=str(shots/"lab_failed.png"), full_page=True)
+        raise AssertionError(f"the explorer did not appear; page: {page.inner_text('.jp-Notebook')[-1500:]}; "
+                             f"server log: {lab['log'].read_text()[-1500:]}")
+    page.wait_for_function("() => document.querySelector('img.llcnb-explorer-heads') && document.querySelector('img.llcnb-explorer-heads').naturalWidth > 0")
+    assert f"step 0 · checkpoint 1 of {n}" in _text(page, ".llcnb-explorer-readout")
+    img0 = page.locator("img.llcnb-explorer-heads").get_attribute("src")
+    pixels0 = page.locator("img.llcnb-explorer-heads").screenshot()
+    page.locator(".llcnb-explorer").screenshot(path=str(shots/"lab_step0.png"))
+
+    # Play runs the slider through every checkpoint (jslink in the browser); the kernel redraws each step
+    page.locator(".llcnb-explorer-play button").first.click()
+    page.wait_for_function(f"() => document.querySelector('.llcnb-explorer-readout').innerText.includes('checkpoint {n} of {n}')",
+                           timeout=60_000)
+    page.wait_for_function("src => document.querySelector('img.llcnb-explorer-heads').getAttribute('src') !== src", arg=img0)
+    assert page.locator("img.llcnb-explorer-heads").screenshot() != pixels0
+    assert f"step {tiny_run.steps[-1]} ·" in _text(page, ".llcnb-explorer-readout")
+    page.wait_for_function(f"() => document.querySelector('.llcnb-explorer-answer').innerText.includes('at step {tiny_run.steps[-1]}:')",
+                           timeout=60_000)                       # the last panel the kernel updates for a step
+    page.locator(".llcnb-explorer").screenshot(path=str(shots/"lab_played.png"))
+
+    # the slider: the keyboard moves its handle one checkpoint back
+    img_last = page.locator("img.llcnb-explorer-heads").get_attribute("src")
+    page.locator(".llcnb-explorer-checkpoint .noUi-handle").first.focus()
+    page.keyboard.press("ArrowLeft")
+    page.wait_for_function(f"() => document.querySelector('.llcnb-explorer-readout').innerText.includes('checkpoint {n - 1} of {n}')",
+                           timeout=60_000)
+    page.wait_for_function("src => document.querySelector('img.llcnb-explorer-heads').getAttribute('src') !== src", arg=img_last)
+
+    # an invalid list is a message in the widget, not a traceback; a valid one is accepted
+    box = page.locator(".llcnb-explorer-example input")
+    box.fill("1 2 3")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('.llcnb-explorer-message').innerText.includes('expected 4 numbers, got 3')",
+                           timeout=60_000)
+    page.locator(".llcnb-explorer").screenshot(path=str(shots/"lab_bad_list.png"))
+    box.fill("9 0 4 2")
+    box.press("Enter")
+    page.wait_for_function("() => document.querySelector('.llcnb-explorer-message').innerText === ''", timeout=60_000)
+    assert "model's answer at step" in _text(page, ".llcnb-explorer-answer")
+    assert page.locator(".jp-OutputArea-output[data-mime-type='application/vnd.jupyter.stderr']").count() == 0
+    assert "Traceback" not in page.inner_text(".jp-Notebook")
+    assert not page_errors, page_errors
+    ctx.close()
+
+
+def test_report_offline(tiny_run, chromium, shots, tmp_path):
+    path = write_report(tiny_run, tmp_path/"report.html")
+    page, problems = open_page(chromium, path.as_uri(), screenshot=shots/"report_step0.png",
+                               viewport=dict(width=1300, height=1000))
+    frame_img = "() => document.querySelector('.llcnb-frame:not([hidden]) img:nth-of-type(1)').getAttribute('src')"
+    label = lambda: page.locator(".llcnb-step").first.inner_text()
+    steps = tiny_run.steps
+    assert label() == f"step {steps[0]}" and page.locator(".llcnb-frame:not([hidden])").count() == 1
+    first = page.evaluate(frame_img)
+    page.locator(".llcnb-range").fill("2")                       # dragging the slider
+    assert label() == f"step {steps[2]}" and page.evaluate(frame_img) != first
+    page.locator(".llcnb-range").focus(); page.keyboard.press("ArrowRight")
+    assert label() == f"step {steps[3]}"
+    page.locator(".llcnb-prev").click()
+    assert label() == f"step {steps[2]}"
+    page.locator(".llcnb-slider").first.screenshot(path=str(shots/"report_step2.png"))
+    page.locator(".llcnb-play").click()                          # play runs to the last frame and stops there
+    page.wait_for_function(f"() => document.querySelector('.llcnb-step').innerText === 'step {steps[-1]}'", timeout=10_000)
+    page.wait_for_function("() => document.querySelector('.llcnb-play').innerText.includes('play')", timeout=10_000)
+    resources = page.evaluate("performance.getEntriesByType('resource').map(e => e.name)")
+    assert all(r.startswith(("data:", "file:")) for r in resources), resources
+    assert not problems, problems                                # no console error, no request leaving the machine
+
+
+def test_two_sliders_on_one_page(tiny_run, chromium, tmp_path):
+    a, b = run_slider(tiny_run), run_slider(tiny_run, steps=tiny_run.steps[1:])
+    (tmp_path/"two.html").write_text(f"<!doctype html><meta charset='utf-8'><body>{a}{b}</body>")
+    page, problems = open_page(chromium, (tmp_path/"two.html").as_uri())
+    labels = lambda: page.locator(".llcnb-step").all_inner_texts()
+    steps = tiny_run.steps
+    assert labels() == [f"step {steps[0]}", f"step {steps[1]}"]
+    page.locator(".llcnb-next").nth(1).click()
+    assert labels() == [f"step {steps[0]}", f"step {steps[2]}"]
+    page.locator(".llcnb-range").nth(0).fill("3")
+    assert labels() == [f"step {steps[3]}", f"step {steps[2]}"]
+    assert not problems, problems

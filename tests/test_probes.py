@@ -1,0 +1,160 @@
+"""Probes: the controls behave as controls, a trained mixture model beats its random-init copy, a user's own model,
+tokenizer and texts work, and bad inputs get one clear line."""
+import random
+
+import numpy as np
+import pandas as pd
+import pytest
+import torch
+
+from llc_nb.model import HookedTransformer, make_model, model_config
+from llc_nb.probes import (ALPHABET, GENRES, CharTokenizer, ProbeError, chunk_texts, collect_activations, genre_texts,
+                           plot_probes, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks, tokenize_texts)
+from llc_nb.settings import ModelSettings, load_settings
+from llc_nb.tasks import SortTask
+from llc_nb.train import train
+
+# a user's own HookedTransformer is built directly here, which TransformerLens 3.9 warns about
+pytestmark = pytest.mark.filterwarnings("ignore:HookedTransformer is deprecated:DeprecationWarning")
+
+TINY_MIX = ["task.name=mix", "task.list_len=4", "task.max_value=9", "task.n_train=4000", "task.n_val=900",
+            "model.n_layers=2", "model.d_model=32", "model.d_head=16", "train.steps=400", "train.batch_size=128",
+            "train.checkpoints=3", "train.log_checkpoints=0", "train.eval_size=500", "train.lr=0.003",
+            "train.lr_schedule=constant"]
+
+
+@pytest.fixture(scope="module")
+def mix_run(tmp_path_factory):
+    return train(load_settings(overrides=TINY_MIX), tmp_path_factory.mktemp("probes")/"mix", progress=False)
+
+
+@pytest.fixture(scope="module")
+def mix_table(mix_run):
+    return probe_run(mix_run, n_lists=900, progress=False)
+
+
+def f1(tab, **where):
+    t = tab[tab.metric == "f1_macro"]
+    for k, v in where.items(): t = t[t[k] == v]
+    return t
+
+
+def test_probe_run_writes_table_and_figure(mix_run, mix_table):
+    assert list(mix_table.columns) == ["step", "layer", "hook", "pooling", "position", "control", "metric", "value"]
+    assert sorted(mix_table.step.unique()) == mix_run.steps
+    assert set(mix_table.control) == {"none", "random_init", "shuffled_labels"}
+    back = mix_run.table("probes")
+    pd.testing.assert_frame_equal(back, mix_table, check_dtype=False)
+    assert (mix_run.path/"probes.png").stat().st_size > 10_000
+
+
+def test_shuffled_labels_are_at_chance(mix_table):
+    # 3 balanced kinds, 180 held-out lists per probe: macro F1 of a label-blind probe is about 1/3
+    shuffled = f1(mix_table, control="shuffled_labels").value
+    assert abs(shuffled.mean() - 1 / 3) < 0.05, shuffled.describe()
+    assert shuffled.max() < 0.5, shuffled.max()
+
+
+def test_trained_model_beats_its_random_init_copy(mix_run, mix_table):
+    last, deepest = mix_run.steps[-1], "blocks.1.hook_resid_post"
+    t = f1(mix_table, step=last, hook=deepest).pivot(index="position", columns="control", values="value")
+    # at SEP nothing is known: everyone is at chance
+    assert t.loc[0].max() < 0.45, t
+    # once the answer has started, the trained model's residual stream knows the kind far better than an untrained copy
+    gap = (t["none"] - t["random_init"]).loc[2:]
+    assert gap.mean() > 0.1 and (gap > 0).all(), t
+    # and better than it did at initialisation (step 0 is an untrained model too)
+    t0 = f1(mix_table, step=0, hook=deepest, control="none").set_index("position").value
+    assert (t["none"].loc[2:] - t0.loc[2:]).mean() > 0.1
+
+
+def test_shuffled_texts_at_chance_and_informative_texts_decoded():
+    model = make_model(model_config(ModelSettings(n_layers=1, d_model=16, d_head=8), SortTask(list_len=8, max_value=9)), 0)
+    rng = random.Random(0)
+    texts = ["".join(rng.choice("0123") for _ in range(10)) for _ in range(200)] + \
+            ["".join(rng.choice("6789") for _ in range(10)) for _ in range(200)]
+    labels = ["low"] * 200 + ["high"] * 200
+    tab = probe_texts(model, texts, labels, tokenizer=lambda t: [int(c) for c in t])
+    assert (f1(tab, control="none").value == 1).all()
+    assert (f1(tab, control="shuffled_labels").value.between(0.35, 0.65)).all(), tab
+
+
+def test_user_model_tokenizer_and_texts():
+    "A HookedTransformer built without the toolkit, a tokenizer returning a dict of tensors (like Hugging Face's)."
+    from transformer_lens import HookedTransformerConfig
+    tok = CharTokenizer()
+    cfg = HookedTransformerConfig(n_layers=2, d_model=32, d_head=8, n_heads=4, d_mlp=64, n_ctx=40, d_vocab=len(tok),
+                                  act_fn="gelu", normalization_type="LN", device="cpu")
+    torch.manual_seed(0)
+    model = HookedTransformer(cfg).eval()
+    hf_like = lambda text: {"input_ids": torch.tensor([tok(text)])}
+    chunks = chunk_texts(genre_texts(24, seed=3), 24, per_genre=60)
+    tab = probe_texts(model, chunks.text, chunks.genre, tokenizer=hf_like, hooks=["blocks.1.hook_resid_post", "blocks.0.hook_mlp_out"])
+    assert set(tab.hook) == {"blocks.1.hook_resid_post", "blocks.0.hook_mlp_out"}
+    assert set(tab.layer) == {2, 0}
+    none, shuffled = f1(tab, control="none").value, f1(tab, control="shuffled_labels").value
+    assert (none > 0.4).all() and (shuffled < 0.35).all(), tab          # 5 genres: chance is 0.2
+    fig = plot_probes(tab)
+    assert len(fig.axes) == 1
+
+
+def test_padding_changes_no_activation():
+    "Right padding is exact for causal models: pooled activations of a text do not depend on its batch mates."
+    model = make_model(model_config(ModelSettings(n_layers=2, d_model=16, d_head=8), SortTask(list_len=8, max_value=9)), 1)
+    ids = lambda t: [int(c) for c in t]
+    texts = ["12", "3456789012", "55555"]
+    tokens, mask = tokenize_texts(texts, ids, 17)
+    assert mask.sum(1).tolist() == [2, 10, 5]
+    together = collect_activations(model, tokens, mask[None], resid_hooks(model))
+    for i, t in enumerate(texts):
+        tk, mk = tokenize_texts([t], ids, 17)
+        alone = collect_activations(model, tk, mk[None], resid_hooks(model))
+        for h in resid_hooks(model):
+            np.testing.assert_allclose(together[h][0, i], alone[h][0, 0], atol=1e-5)
+
+
+def test_random_init_copy_of_a_pretrained_style_config():
+    "Configs of pretrained models say init_weights=False; the control must still be a properly initialised model."
+    from transformer_lens import HookedTransformerConfig
+    cfg = HookedTransformerConfig(n_layers=1, d_model=16, d_head=8, n_heads=2, n_ctx=8, d_vocab=10, attn_only=True,
+                                  init_weights=False, device="cpu")
+    copy = random_init_copy(HookedTransformer(cfg), seed=3)
+    for w in (copy.W_Q, copy.W_E, copy.W_U):
+        assert torch.isfinite(w).all() and 0.01 < w.std() < 1
+
+
+@pytest.mark.parametrize("call, message", [
+    (lambda m, t, l, k: probe_texts(m, t, l[:-1], tokenizer=k), "labels: 39 labels for 40 texts"),
+    (lambda m, t, l, k: probe_texts(m, t, ["a"] * 40, tokenizer=k), "labels: need at least 2 classes, got 1 ('a')"),
+    (lambda m, t, l, k: probe_texts(m, t, l, tokenizer=k, hooks=["blocks.3.hook_resid_post"]),
+     "hook 'blocks.3.hook_resid_post' does not exist in this model; valid hooks: hook_embed, hook_pos_embed, blocks.<l>.{"),
+    (lambda m, t, l, k: probe_texts(m, t, l, tokenizer=k, hooks=["blocks.0.attn.hook_pattern"]), "attention patterns"),
+    (lambda m, t, l, k: probe_texts(m, t, l, tokenizer=k, pooling="max"), "pooling: must be one of mean, last, got 'max'"),
+    (lambda m, t, l, k: probe_texts(m, t[:-1] + ["1" * 18], l, tokenizer=k), "more than the model's context of 17"),
+    (lambda m, t, l, k: probe_texts(m, t[:-1] + [5], l, tokenizer=k), "texts: item 39 is of type int, not a string"),
+    (lambda m, t, l, k: probe_texts(m, "0123", ["a"], tokenizer=k), "texts: expected a list of texts, got a single string"),
+    (lambda m, t, l, k: probe_texts(m, t, "ab" * 20, tokenizer=k), "labels: expected one label per item, got a single string"),
+    (lambda m, t, l, k: probe_texts(m, t, l, tokenizer=lambda s: None), "tokenizer: must return token ids"),
+    (lambda m, t, l, k: probe_texts(m, t, l), "tokenizer: this model has none"),
+    (lambda m, t, l, k: probe_texts(m, t, l, tokenizer=k, test_size=0), "test_size: must be between 0 and 1, got 0"),
+])
+def test_bad_inputs_get_one_line(call, message):
+    model = make_model(model_config(ModelSettings(n_layers=2, d_model=16, d_head=8), SortTask(list_len=8, max_value=9)), 0)
+    texts = [str(i % 10) * (i % 5 + 1) for i in range(40)]
+    labels = ["even" if i % 2 == 0 else "odd" for i in range(40)]
+    with pytest.raises(ProbeError) as e: call(model, texts, labels, lambda t: [int(c) for c in t])
+    assert message in str(e.value) and "\n" not in str(e.value), str(e.value)
+
+
+def test_runs_without_kinds_are_refused(tmp_path, tiny):
+    run = train(load_settings(overrides=tiny + ["train.steps=2", "train.checkpoints=2", "train.log_checkpoints=0"]),
+                tmp_path/"plain", progress=False)
+    with pytest.raises(ProbeError, match=r"task is 'sort' \(train a mixture with --set task.name=mix\)"): probe_run(run)
+
+
+def test_genre_corpus_is_generated_reproducibly():
+    a, b = genre_texts(5, seed=7), genre_texts(5, seed=7)
+    pd.testing.assert_frame_equal(a, b)
+    assert sorted(a.genre.unique()) == sorted(GENRES)
+    assert set("".join(a.text)) <= set(ALPHABET)
+    assert not genre_texts(5, seed=8).equals(a)
