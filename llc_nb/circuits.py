@@ -225,13 +225,16 @@ def final_scale(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "b
 def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"]) -> tuple[pd.DataFrame, dict]:
     "Every circuit metric of `model` on `tokens`: a tidy (head, metric, value) table and the arrays behind it."
     L, H, n_num = model.cfg.n_layers, model.cfg.n_heads, task.max_value + 1
-    s = final_scale(model, task, tokens)
+    names = [f"blocks.{l}.attn.hook_pattern" for l in range(L)] + ["ln_final.hook_scale"] * (model.cfg.normalization_type is not None)
+    logits, cache = model.run_with_cache(tokens, names_filter=lambda name: name in names)   # one clean forward pass for all of it
+    s = cache["ln_final.hook_scale"][:, task.list_len:-1].mean().item() if model.cfg.normalization_type else 1.0
     heads = [(l, h) for l in range(L) for h in range(H)]
     ov = torch.stack([ov_circuit(model, h, l, task, final_scale=s) for l, h in heads])
     qk = torch.stack([qk_circuit(model, h, l, task) for l, h in heads])
     pqk = torch.stack([pos_qk_circuit(model, h, l, task) for l, h in heads])
     scores = copy_scores(ov, n_num)
-    prof = torch.cat([attention_profile(model, task, tokens, l) for l in range(L)])
+    n = task.list_len
+    prof = torch.cat([_profile(cache[f"blocks.{l}.attn.hook_pattern"][:, :, n:2 * n, :], tokens, n) for l in range(L)])
     roles, ab = head_roles(scores), mean_ablation(model, task, tokens)
     rows = []
     for i, name in enumerate(head_names(model)):
@@ -242,7 +245,7 @@ def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, 
                     attn_correct=prof[i, task.list_len - 1].item(), ablation_dloss=ab.dloss[i],
                     ablation_dacc=ab.dacc[i], ablation_dentropy=ab.dentropy[i])
         rows += [dict(head=name, metric=k, value=float(v)) for k, v in vals.items()]
-    clean = _answer_stats(task, model(tokens), tokens)
+    clean = _answer_stats(task, logits, tokens)
     whole = dict(n_regions=len(vocabulary_regions(scores)), overlap=overlap(scores),
                  splitting=float(arrangement(scores) == "splitting"), val_loss=clean["loss"], val_acc=clean["acc"],
                  final_scale=s)
