@@ -1,6 +1,7 @@
 """Probes: the controls behave as controls, a trained mixture model beats its random-init copy, a user's own model,
 tokenizer and texts work, and bad inputs get one clear line."""
 import random
+import shutil
 
 import numpy as np
 import pandas as pd
@@ -8,8 +9,9 @@ import pytest
 import torch
 
 from llc_nb.model import HookedTransformer, make_model, model_config
-from llc_nb.probes import (ALPHABET, GENRES, CharTokenizer, ProbeError, chunk_texts, collect_activations, genre_texts,
-                           plot_probes, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks, tokenize_texts)
+from llc_nb.probes import (ALPHABET, CONTROLS, GENRES, CharTokenizer, ProbeError, chunk_texts, collect_activations,
+                           genre_texts, plot_probes, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks,
+                           tokenize_texts)
 from llc_nb.settings import ModelSettings, load_settings
 from llc_nb.tasks import SortTask
 from llc_nb.train import train
@@ -158,3 +160,37 @@ def test_genre_corpus_is_generated_reproducibly():
     assert sorted(a.genre.unique()) == sorted(GENRES)
     assert set("".join(a.text)) <= set(ALPHABET)
     assert not genre_texts(5, seed=8).equals(a)
+
+
+def test_cli_probe_writes_table_and_prints_scores(mix_run, tmp_path, capsys):
+    from llc_nb.cli import main
+    from llc_nb.store import Run
+    path = shutil.copytree(mix_run.path, tmp_path/"mix")
+    last = mix_run.steps[-1]
+    assert main(["probe", str(path), "--lists", "300", "--positions", "0,3", "--steps", str(last), "--no-progress"]) == 0
+    out = capsys.readouterr().out
+    tab = Run(path).table("probes")
+    assert set(tab.step) == {last} and set(tab.position) == {0, 3} and set(tab.control) == {"none", *CONTROLS}
+    assert f"macro F1 on held-out sequences at step {last}" in out and str(path/"probes.csv") in out
+    assert (path/"probes.png").is_file()
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--positions", "0,7"], "positions: output positions are 0..3, got 7"),
+    (["--positions", "a"], "--positions: expected comma-separated integers, got 'a'"),
+    (["--hooks", "blocks.9.hook_resid_post"], "hook 'blocks.9.hook_resid_post' does not exist in this model"),
+    (["--lists", "3"], "--lists: must be >= 10, got 3"),
+])
+def test_cli_probe_bad_inputs_exit_2_with_one_line(mix_run, capsys, args, message):
+    from llc_nb.cli import main
+    assert main(["probe", str(mix_run.path), "--no-progress", "--steps", str(mix_run.steps[0]), *args]) == 2
+    err = capsys.readouterr().err.strip()
+    assert message in err and "\n" not in err, err
+
+
+def test_cli_probe_refuses_a_run_of_one_task(tmp_path, tiny, capsys):
+    from llc_nb.cli import main
+    train(load_settings(overrides=tiny + ["train.steps=2", "train.checkpoints=2", "train.log_checkpoints=0"]),
+          tmp_path/"plain", progress=False)
+    assert main(["probe", str(tmp_path/"plain"), "--no-progress"]) == 2
+    assert "train a mixture with --set task.name=mix" in capsys.readouterr().err
