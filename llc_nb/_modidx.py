@@ -32,6 +32,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
             'llc_nb.cli': { 'llc_nb.cli._add_settings_args': ('cli.html#_add_settings_args', 'llc_nb/cli.py'),
                             'llc_nb.cli._analyze': ('cli.html#_analyze', 'llc_nb/cli.py'),
                             'llc_nb.cli._floats': ('cli.html#_floats', 'llc_nb/cli.py'),
+                            'llc_nb.cli._headless_figures': ('cli.html#_headless_figures', 'llc_nb/cli.py'),
                             'llc_nb.cli._ints': ('cli.html#_ints', 'llc_nb/cli.py'),
                             'llc_nb.cli._llc_settings': ('cli.html#_llc_settings', 'llc_nb/cli.py'),
                             'llc_nb.cli._print_llc': ('cli.html#_print_llc', 'llc_nb/cli.py'),

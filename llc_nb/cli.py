@@ -15,6 +15,11 @@ from .settings import (PROFILES, Settings, SettingsError, load_settings, parse_o
 from .store import CheckpointError, Run, RunError
 
 # %% ../nbs/09_cli.ipynb #1c783347
+def _headless_figures():
+    "Agg for figures written by a command; called from a notebook (`main([...])`), keep its inline backend."
+    import matplotlib
+    if "inline" not in matplotlib.get_backend(): matplotlib.use("Agg")
+
 def _settings_source(args) -> Path | None:
     if args.config: return Path(args.config)
     return Path("settings.ini") if Path("settings.ini").is_file() else None
@@ -165,7 +170,7 @@ def cmd_run(args) -> int:
 
 def _report(run: Run, path: Path | None = None, steps: list[int] | None = None) -> Path:
     "Write the static report and say where it is and how to open the live explorer."
-    import matplotlib; matplotlib.use("Agg")
+    _headless_figures()
     from llc_nb.report import write_report
     t0 = time.perf_counter()
     p = write_report(run, path, steps)
@@ -254,7 +259,7 @@ def _steps_arg(run: Run, text: str | None, name: str = "--steps") -> list[int] |
 
 def _analyze(run: Run, n_lists: int = 2000, heatmap_steps: list[int] | None = None, progress: bool = True) -> None:
     "Run the circuit analysis, save its figures and print the last checkpoint's structure."
-    import matplotlib; matplotlib.use("Agg")
+    _headless_figures()
     import matplotlib.pyplot as plt
     from llc_nb.circuits import analyze_run, arrangement, circuit_arrays, head_roles, pick_steps, vocabulary_regions
     from llc_nb.plots import plot_circuit_metrics, plot_circuits, plot_gaps, plot_regions
@@ -280,8 +285,9 @@ def _analyze(run: Run, n_lists: int = 2000, heatmap_steps: list[int] | None = No
     w = tab[tab.step == last].pivot(index="head", columns="metric", values="value")
     for h, r in roles.iterrows():
         m = w.loc[heads[h]]
-        print(f"  {heads[h]}: owns {r.coverage:.0%} in {int(r.regions)} region(s), copies {r.copy_own:.0%} of them, "
-              f"suppresses {r.suppress_other:.0%} of the rest; ablation +{m.ablation_dloss:.2f} nats, "
+        rest = "" if r.suppress_other != r.suppress_other else f", suppresses {r.suppress_other:.0%} of the rest"   # nan: 1 head
+        print(f"  {heads[h]}: owns {r.coverage:.0%} in {int(r.regions)} region(s), copies {r.copy_own:.0%} of them"
+              f"{rest}; ablation +{m.ablation_dloss:.2f} nats, "
               f"accuracy {m.ablation_dacc:+.3f}, entropy {m.ablation_dentropy:+.2f}; OV symmetry {m.ov_symmetry:.2f}")
 
 def cmd_analyze(args) -> int:
@@ -297,7 +303,7 @@ def _ints(name: str, text: str | None) -> list[int] | None:
     except ValueError: raise SettingsError(f"{name}: expected comma-separated integers, got {text!r}") from None
 
 def cmd_probe(args) -> int:
-    import matplotlib; matplotlib.use("Agg")
+    _headless_figures()
     from llc_nb.probes import CONTROLS, ProbeError, decodable_from, genre_study, probe_run, probe_summary
     if args.lists < 10: raise SettingsError(f"--lists: must be >= 10, got {args.lists}")
     try:

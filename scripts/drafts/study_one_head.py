@@ -34,10 +34,11 @@ buf = io.StringIO()
 with contextlib.redirect_stdout(buf): code = llc_nb(["run", "--out", OUT, "--no-progress", *ARGS])
 assert code == 0, buf.getvalue()
 run = Run(OUT)
-print("\n".join(l for l in buf.getvalue().splitlines() if l.startswith(("model", "time", "final", "step ", "  l0h0", "LLC time"))))
+keep = ("model", "time", "final", "step ", "  l0h0", "LLC time")
+print("\n".join(l for l in buf.getvalue().splitlines() if l.startswith(keep) and len(l.split()) > 1))
 llc, circ, metrics = run.table("llc"), run.table("circuits"), run.metrics
 w = circ.pivot_table(index="step", columns=["head", "metric"], values="value")
-print("LLC estimates with warnings:", int((llc.warnings.fillna("") != "").sum()), "of", len(llc))
+print("LLC estimates with warnings:", int(llc.warnings.notna().sum()), "of", len(llc))
 # %% [md]
 # ## LLC, OV symmetry, loss and accuracy against step
 # %%
@@ -67,6 +68,38 @@ fig = plot_circuits(arr["ov"][[steps.index(s) for s in show]], show, ["l0h0"], "
 table = pd.DataFrame({"val_loss": metrics.set_index("step").val_loss, "val_acc": metrics.set_index("step").val_acc,
                       "ov_symmetry": w[("l0h0", "ov_symmetry")], "copy_mean": w[("l0h0", "copy_mean")],
                       "attn_correct": w[("l0h0", "attn_correct")],
-                      "llc_full": llc[llc.component == "full"].set_index("step").llc_mean,
-                      "llc_l0h0": llc[llc.component == "l0h0"].set_index("step").llc_mean})
+                      "llc_full": llc[llc.component == "full"].set_index("step").llc_mean})
 table.loc[pick_steps(steps, 16)].round(3)
+# %% [md]
+# ## Step through the checkpoints
+#
+# The frames of the run's static report (`llc-nb report`, `11_report`) at 12 checkpoints: loss and LLC with the
+# current step, the head's OV and QK circuits, its attention on an example list, and the step's metrics. Move the
+# slider or press play; it needs no kernel.
+# %%
+#| slow
+from IPython.display import HTML
+from llc_nb.report import run_slider
+HTML(run_slider(run, pick_steps(steps, 12), title="1 head, seed 0"))
+# %% [md]
+# ## Verdict
+#
+# Numbers from the run above (`runs/study_1h_seed0`, seed 0; its `llc-nb run` took 860 s of wall time on 2 shared
+# cores, of which training 280 s).
+#
+# * **The band forms, and is translation-symmetric only in part.** The OV circuit's diagonal appears between steps
+#   35 and 158 (OV symmetry 0.02 → 0.14, validation accuracy 0.30 → 0.996) and is a clean diagonal from then on.
+#   The symmetry ratio peaks at 0.18 (steps 474–632) and settles at 0.14–0.15: as training goes on, off-diagonal
+#   entries (the blue speckle in the heatmaps at steps 1421 and 3000) grow, so the matrix is a band plus
+#   number-specific structure, not a Toeplitz matrix. The QK circuit's symmetry keeps rising to 0.27.
+# * **The LLC does not track the band.** While the band forms the LLC stays small: 0.06 at initialisation, a peak
+#   of 0.24 at step 74 (the steepest loss drop), then 0.16 at step 158, when the band is in place. After that, with
+#   the band fixed (OV symmetry 0.14–0.18) and the loss creeping from 0.065 to 0.036, the LLC rises steadily to 2.4
+#   at step 947 and 5.2 at step 3000.
+# * **A control for the 2-head study.** The small LLC peak at step 74 and its fall to step 158 happen here too, with
+#   a single head that cannot divide the vocabulary: in the 2-head runs such a fall cannot by itself be credited to
+#   specialization.
+#
+# What this does not settle: the LLC's scale depends on the sampler settings, calibrated on the 2-head model and
+# not re-tuned here (no trace was flagged: 0 warnings of 40); one seed only; and 3,000 steps instead of the
+# reference's 7,325.

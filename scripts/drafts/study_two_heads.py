@@ -27,7 +27,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from llc_nb.circuits import arrangement, circuit_arrays, head_roles, vocabulary_regions
+from llc_nb.circuits import arrangement, circuit_arrays, head_roles, pick_steps, vocabulary_regions
 from llc_nb.cli import main as llc_nb
 from llc_nb.plots import plot_llc_structure, plot_regions
 from llc_nb.store import Run
@@ -73,7 +73,8 @@ for seed, (out, args) in RUNS.items():
     with contextlib.redirect_stdout(buf): code = llc_nb(["run", "--out", out, "--no-progress", *args])
     assert code == 0, buf.getvalue()
     runs[seed] = Run(out)
-    print(f"seed {seed}: " + " | ".join(l for l in buf.getvalue().splitlines() if l.startswith(("final", "step ", "LLC time"))))
+    said = [l for l in buf.getvalue().splitlines() if l.startswith(("final", "step ", "LLC time")) and len(l.split()) > 1]
+    print(f"seed {seed}: " + " | ".join(said))
 # %% [md]
 # ## The LLC next to specialization, seed by seed
 #
@@ -119,3 +120,15 @@ for seed, run in runs.items():
                           copy_own=roles.copy_own[i], suppress_other=roles.suppress_other[i],
                           ablation_dloss=w.loc[h, "ablation_dloss"], llc=run.table("llc").query("step == @c.step.max() and component == @h").llc_mean.item()))
 pd.DataFrame(final).set_index(["seed", "head"]).round(3)
+# %% [md]
+# ## Step through seed 0
+#
+# The frames of the default run's static report (`llc-nb report`, `11_report`) at 12 checkpoints: loss and LLC with
+# the current step, both heads' OV and QK circuits, their attention on an example list, which head owns which
+# number, and the step's metrics. Move the slider or press play; it needs no kernel.
+# %%
+#| slow
+from IPython.display import HTML
+from llc_nb.report import run_slider
+steps0, _ = circuit_arrays(runs[0])
+HTML(run_slider(runs[0], pick_steps(steps0, 12), title="2 heads, seed 0"))
