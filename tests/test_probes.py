@@ -194,3 +194,19 @@ def test_cli_probe_refuses_a_run_of_one_task(tmp_path, tiny, capsys):
           tmp_path/"plain", progress=False)
     assert main(["probe", str(tmp_path/"plain"), "--no-progress"]) == 2
     assert "train a mixture with --set task.name=mix" in capsys.readouterr().err
+
+
+def test_cli_probe_genre_trains_once_and_probes(tmp_path, monkeypatch, capsys):
+    from llc_nb import probes
+    from llc_nb.cli import main
+    for k, v in dict(train_texts=20, probe_texts=10, chunks_per_genre=20, d_model=16, d_head=8, n_heads=2, steps=20,
+                     checkpoints=2, log_checkpoints=0).items():
+        monkeypatch.setitem(probes.GENRE_STUDY, k, v)
+    out = tmp_path/"genre"
+    assert main(["probe", "--genre", str(out), "--no-progress"]) == 0
+    tab = pd.read_csv(out/"probes.csv")
+    assert set(tab.step) == {0, 20} and set(tab.control) == {"none", *CONTROLS} and (out/"probes.png").is_file()
+    assert "macro F1 on held-out sequences at step 20" in capsys.readouterr().out
+    first = (out/"checkpoints"/"step_00000020.safetensors").stat().st_mtime_ns
+    assert main(["probe", "--genre", str(out), "--no-progress"]) == 0          # the second call reuses the model
+    assert (out/"checkpoints"/"step_00000020.safetensors").stat().st_mtime_ns == first
