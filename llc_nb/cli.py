@@ -249,10 +249,13 @@ def cmd_calibrate(args) -> int:
         print(f"wrote the recommendation into {run.path/'settings.ini'} [llc]")
     return 0
 
-def _steps_arg(run: Run, text: str | None, name: str = "--steps") -> list[int] | None:
+def _ints(name: str, text: str | None) -> list[int] | None:
     if not text: return None
-    try: steps = [int(x) for x in text.split(",")]
+    try: return [int(x) for x in text.split(",")]
     except ValueError: raise SettingsError(f"{name}: expected comma-separated integers, got {text!r}") from None
+
+def _steps_arg(run: Run, text: str | None, name: str = "--steps") -> list[int] | None:
+    if (steps := _ints(name, text)) is None: return None
     missing = [x for x in steps if x not in run.steps]
     if missing: raise RunError(f"{run.path}: no checkpoint at step(s) {missing}")
     return steps
@@ -296,11 +299,6 @@ def cmd_analyze(args) -> int:
     if args.lists < 1: raise SettingsError(f"--lists: must be >= 1, got {args.lists}")
     _analyze(run, args.lists, _steps_arg(run, args.heatmap_steps, "--heatmap-steps"), progress=not args.no_progress)
     return 0
-
-def _ints(name: str, text: str | None) -> list[int] | None:
-    if not text: return None
-    try: return [int(x) for x in text.split(",")]
-    except ValueError: raise SettingsError(f"{name}: expected comma-separated integers, got {text!r}") from None
 
 def cmd_probe(args) -> int:
     _headless_figures()

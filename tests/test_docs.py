@@ -234,9 +234,8 @@ def test_pages_load_in_chromium(site, nbs, chromium, shots):
         check_page(chromium, page_of(site, NBS, nb), shots, min_images=min(committed, 1))
 
 
-# Pages that must carry a working static slider, relative to the site. PENDING: the studies of issue 6 add theirs
-# here (e.g. "tutorials/<study>.html"); until then only the pages that happen to have one are checked.
-SLIDER_PAGES: list[str] = []
+# Pages that must carry a working static slider (the studies' checkpoint frames), relative to the site.
+SLIDER_PAGES = ["tutorials/study_one_head.html", "tutorials/study_two_heads.html"]
 
 
 def test_static_sliders_work(site, pages, chromium, shots):
