@@ -43,7 +43,8 @@ def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str 
         ax.plot(d.step, d.llc_mean, ".-", color=f"C{i}", label=f"LLC {comp}")
         ax.fill_between(d.step, d.llc_mean - d.llc_std, d.llc_mean + d.llc_std, color=f"C{i}", alpha=0.2)
     ax.set_ylabel("estimated LLC")
-    step_axis(ax, int(llc.step.max())); ax.grid(alpha=0.3)
+    last = max(llc.step.max(), metrics.step.max() if metrics is not None and len(metrics) else 0)   # LLC may be partial
+    step_axis(ax, int(last)); ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
     if metrics is not None and len(metrics):
         ax2 = ax.twinx()
