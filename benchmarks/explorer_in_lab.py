@@ -2,79 +2,27 @@
 
     python benchmarks/explorer_in_lab.py runs/default [--shots DIR] [--timeout S]
 
-Starts JupyterLab on 127.0.0.1 with a token in a temp dir (as tests/test_browser.py does), opens a notebook holding
-`CheckpointExplorer(run)` in headless Chromium (tests/browser.py), runs it, then presses → on the slider's handle once
-per checkpoint. For each step it records the readout, whether the heads and curves images changed (their pixels versus
-the previous step, once the kernel has updated every panel), and the browser-side update time: from the key press until
-the readout names the new checkpoint and the heads image has a new, loaded source. Then it types an invalid list (a
-repeated number) and records the message the widget shows. Screenshots of the first, a middle and the last step (and of
-the invalid list) go to --shots. Exits 1 if any step did not update: readout, heads or curves image unchanged, or no
-update within --timeout seconds.
+Starts JupyterLab on 127.0.0.1 with a token in a temp dir and opens a notebook holding `CheckpointExplorer(run)` in
+headless Chromium (both with tests/browser.py, as tests/test_browser.py does), runs it, then presses → on the slider's
+handle once per checkpoint. For each step it records the readout, whether the heads and curves images changed (their
+pixels versus the previous step, once the kernel has updated every panel), and the browser-side update time: from the
+key press until the readout names the new checkpoint and the heads image has a new, loaded source. Then it types an
+invalid list (a repeated number) and records the message the widget shows. Screenshots of the first, a middle and the
+last step (and of the invalid list) go to --shots. Exits 1 if any step did not update: readout, heads or curves image
+unchanged, or no update within --timeout seconds.
 """
-import argparse, json, os, secrets, statistics, subprocess, sys, tempfile, time, urllib.request
-from contextlib import contextmanager
+import argparse, json, statistics, sys, tempfile, time
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]/"tests"))
-from browser import chromium_browser
+from browser import LAB_START_S, chromium_browser, explorer_notebook, jupyter_lab, run_notebook
 from playwright.sync_api import TimeoutError as PlaywrightTimeout
-from test_browser import LAB_START_S, _descendants, _free_port, _kill, _run_notebook
 
 from llc_nb.store import Run
 
 SHOWN = """([want, old]) => { const h = document.querySelector('img.llcnb-explorer-heads');
   return document.querySelector('.llcnb-explorer-readout').innerText.includes(want) && h.src !== old && h.complete
          && h.naturalWidth > 0; }"""
-
-
-def notebook(run: Path) -> dict:
-    src = f"from llc_nb.explorer import CheckpointExplorer\nex = CheckpointExplorer({str(run)!r})\nex"
-    return dict(nbformat=4, nbformat_minor=5, cells=[dict(cell_type="code", id="explorer", metadata={}, outputs=[],
-                execution_count=None, source=src)], metadata=dict(kernelspec=dict(name="python3", display_name="Python 3",
-                language="python")))
-
-
-@contextmanager
-def jupyter_lab(root: Path):
-    "JupyterLab on 127.0.0.1 with a token, serving `root`; yields its base URL and token, and stops it and its kernels."
-    cfg = root/".jupyter"
-    (cfg/"config"/"labconfig").mkdir(parents=True)
-    (cfg/"config"/"labconfig"/"page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg/"config"), "JUPYTER_DATA_DIR": str(cfg/"data"),
-           "JUPYTER_RUNTIME_DIR": str(cfg/"runtime"), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(root/"lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-                             f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-                             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base, pids = f"http://127.0.0.1:{port}", set()
-
-    def api(path, method="GET"):
-        req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(req, timeout=10) as r: return r.read()
-
-    try:
-        deadline = time.time() + LAB_START_S
-        while True:
-            if proc.poll() is not None: raise RuntimeError(f"jupyter lab exited: {(root/'lab.log').read_text()[-2000:]}")
-            try: api("/api/status"); break
-            except OSError:
-                if time.time() > deadline: raise RuntimeError(f"jupyter lab did not answer in {LAB_START_S} s")
-                time.sleep(0.5)
-        yield base, token
-    finally:
-        pids.update(_descendants(proc.pid))                    # its kernels run in their own sessions
-        try: api("/api/shutdown", "POST")
-        except OSError: pass
-        try: proc.wait(timeout=20)
-        except subprocess.TimeoutExpired: _kill([proc.pid])
-        proc.wait()
-        time.sleep(0.5)
-        _kill(pids)
-        log.close()
 
 
 def step_through(page, steps: list[int], timeout_s: float, shots: Path) -> list[dict]:
@@ -136,15 +84,15 @@ def main():
     run = a.run.resolve()
     steps = Run(run).steps
     a.shots.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory() as tmp, jupyter_lab(Path(tmp)) as (base, token), chromium_browser() as browser:
-        (Path(tmp)/"explore.ipynb").write_text(json.dumps(notebook(run)))
+    with tempfile.TemporaryDirectory() as tmp, jupyter_lab(Path(tmp)) as lab, chromium_browser() as browser:
+        (Path(tmp)/"explore.ipynb").write_text(json.dumps(explorer_notebook(run)))
         page = browser.new_context(viewport=dict(width=1400, height=1600)).new_page()
         errors = []
         page.on("pageerror", lambda e: errors.append(str(e)))
-        page.goto(f"{base}/lab/tree/explore.ipynb?token={token}")
+        page.goto(f"{lab['base']}/lab/tree/explore.ipynb?token={lab['token']}")
         page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LAB_START_S * 1000)
         t0 = time.perf_counter()
-        _run_notebook(page)
+        run_notebook(page)
         print(f"run {run}: {len(steps)} checkpoints; explorer shown {time.perf_counter() - t0:.1f} s after Run All")
         records = step_through(page, steps, a.timeout, a.shots)
         typed, message = bad_list(page, a.timeout, a.shots)

@@ -3,25 +3,23 @@
 (b) report.html from file://: the slider swaps frames, with no console error and no network request.
 
 Chromium comes from the `chromium` fixture of conftest.py. Screenshots are written to a pytest temp dir (its path is
-printed; pytest keeps the last few such dirs as artifacts). Every server started here is
-stopped in its fixture's finalizer: JupyterLab is asked to shut down (its kernels with it), then any process of it
-still alive is killed by pid. Outside CI a missing Chromium or Playwright skips these tests; with `CI` set they fail.
+printed; pytest keeps the last few such dirs as artifacts). Every server started here is stopped in its fixture's
+finalizer (`jupyter_lab` of tests/browser.py): JupyterLab is asked to shut down (its kernels with it), then any
+process of it still alive is killed by pid. Outside CI a missing Chromium or Playwright skips these tests; with `CI`
+set they fail.
 """
-import json, os, secrets, signal, socket, subprocess, sys, time, urllib.request
-from pathlib import Path
+import json
 
 import matplotlib
 matplotlib.use("Agg")
 import pytest
 
-from browser import open_page, require_chromium
+from browser import LAB_START_S, descendants, explorer_notebook, jupyter_lab, open_page, require_chromium, run_notebook
 from conftest import TINY
 from llc_nb.circuits import analyze_run
 from llc_nb.report import run_slider, write_report
 from llc_nb.settings import load_settings
 from llc_nb.train import train
-
-LAB_START_S, KERNEL_S = 90, 180          # generous: 2 shared cores; importing torch in a fresh kernel is slow there
 
 
 @pytest.fixture(scope="module")
@@ -40,101 +38,13 @@ def shots(tmp_path_factory):
     return d
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _notebook(run_path) -> dict:
-    src = ("from llc_nb.explorer import CheckpointExplorer\n"
-           f"ex = CheckpointExplorer({str(run_path)!r}, interval_ms=700)\nex")
-    return dict(nbformat=4, nbformat_minor=5, cells=[dict(cell_type="code", id="explorer", metadata={}, outputs=[],
-                execution_count=None, source=src)], metadata=dict(kernelspec=dict(name="python3", display_name="Python 3",
-                language="python")))
-
-
-def _descendants(pid: int) -> list[int]:
-    "Every process below `pid` (kernels run in their own session, so a process group does not cover them)."
-    out, todo = [], [pid]
-    while todo:
-        p = todo.pop()
-        try: kids = [int(c) for c in Path(f"/proc/{p}/task/{p}/children").read_text().split()]
-        except OSError: kids = []
-        out += kids; todo += kids
-    return out
-
-
-def _kill(pids, sig=signal.SIGKILL):
-    for p in pids:
-        try: os.kill(p, sig)
-        except ProcessLookupError: pass
-
-
 @pytest.fixture(scope="module")
 def lab(tmp_path_factory, tiny_run):
-    "A JupyterLab on 127.0.0.1 with a token, in temp dirs, holding a notebook that opens the explorer on the tiny run."
+    "A JupyterLab (tests/browser.py) in a temp dir, holding a notebook that opens the explorer on the tiny run."
     root = tmp_path_factory.mktemp("lab")
-    (root/"explore.ipynb").write_text(json.dumps(_notebook(tiny_run.path)))
-    cfg = root/".jupyter"
-    (cfg/"config"/"labconfig").mkdir(parents=True)
-    (cfg/"config"/"labconfig"/"page_config.json").write_text(json.dumps(
-        {"disabledExtensions": {"@jupyterlab/apputils-extension:announcements": True}}))
-    env = {**os.environ, "JUPYTER_CONFIG_DIR": str(cfg/"config"), "JUPYTER_DATA_DIR": str(cfg/"data"),
-           "JUPYTER_RUNTIME_DIR": str(cfg/"runtime"), "PYTHONWARNINGS": "ignore", "MPLBACKEND": "Agg"}
-    port, token = _free_port(), secrets.token_hex(16)
-    log = open(root/"lab.log", "w")
-    proc = subprocess.Popen([sys.executable, "-m", "jupyterlab", "--no-browser", "--allow-root", "--ip=127.0.0.1",
-                             f"--port={port}", "--ServerApp.port_retries=0", f"--IdentityProvider.token={token}",
-                             f"--ServerApp.root_dir={root}", "--LabApp.expose_app_in_browser=True",
-                             "--LabApp.news_url=None", "--LabApp.check_for_updates_class=jupyterlab.NeverCheckForUpdate"],
-                            cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True)
-    base, seen = f"http://127.0.0.1:{port}", set()
-
-    def api(path, method="GET"):
-        req = urllib.request.Request(base + path, method=method, headers={"Authorization": f"token {token}"})
-        with urllib.request.urlopen(req, timeout=10) as r: return r.read()
-
-    try:
-        deadline = time.time() + LAB_START_S
-        while True:
-            if proc.poll() is not None: pytest.fail(f"jupyter lab exited with {proc.returncode}: {(root/'lab.log').read_text()[-2000:]}")
-            try: api("/api/status"); break
-            except OSError:
-                if time.time() > deadline: pytest.fail(f"jupyter lab did not answer in {LAB_START_S} s: {(root/'lab.log').read_text()[-2000:]}")
-                time.sleep(0.5)
-        yield dict(url=f"{base}/lab/tree/explore.ipynb?token={token}", log=root/"lab.log", pids=seen, proc=proc)
-    finally:
-        seen.update(_descendants(proc.pid))
-        try: api("/api/shutdown", "POST")                      # stops its kernels, then the server
-        except OSError: pass
-        try: proc.wait(timeout=20)
-        except subprocess.TimeoutExpired: _kill([proc.pid])
-        proc.wait()
-        time.sleep(0.5)
-        _kill(seen)                                            # anything of it that outlived the shutdown
-        log.close()
-
-
-KERNEL_READY = """() => { const w = window.jupyterapp && window.jupyterapp.shell.currentWidget;
-  const sc = w && w.sessionContext, k = sc && sc.session && sc.session.kernel;
-  return !!(sc && sc.isReady && k && k.connectionStatus === 'connected' && k.status === 'idle'); }"""
-
-
-def _run_notebook(page):
-    "Run every cell of the open notebook once its kernel is connected; answer a kernel-selection dialog if one comes."
-    deadline = time.time() + KERNEL_S
-    page.wait_for_function(KERNEL_READY, timeout=KERNEL_S * 1000)
-    # not awaiting the command's promise, which resolves only when the cells have finished
-    page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-    while not page.locator(".llcnb-explorer-readout").count():
-        accept = page.locator(".jp-Dialog .jp-mod-accept")
-        if accept.count():                                   # "Select Kernel": take the default, then run again
-            accept.first.click()
-            page.wait_for_function(KERNEL_READY, timeout=KERNEL_S * 1000)
-            page.evaluate("() => { window.jupyterapp.commands.execute('notebook:run-all-cells'); }")
-        assert time.time() < deadline, f"no explorer after {KERNEL_S} s"
-        page.wait_for_timeout(500)
+    (root/"explore.ipynb").write_text(json.dumps(explorer_notebook(tiny_run.path, interval_ms=700)))
+    with jupyter_lab(root) as lab:                             # a RuntimeError with the server's log if it fails to start
+        yield {**lab, "url": f"{lab['base']}/lab/tree/explore.ipynb?token={lab['token']}"}
 
 
 def _text(page, selector) -> str:
@@ -150,8 +60,8 @@ def test_explorer_in_jupyterlab(lab, chromium, shots, tiny_run):
     page.goto(lab["url"])
     page.wait_for_selector(".jp-Notebook .jp-Cell", timeout=LAB_START_S * 1000)
     try:
-        _run_notebook(page)
-        lab["pids"].update(_descendants(lab["proc"].pid))        # the kernel, to be sure it is stopped at the end
+        run_notebook(page)
+        lab["pids"].update(descendants(lab["proc"].pid))         # the kernel, to be sure it is stopped at the end
     except Exception:
         page.screenshot(path=str(shots/"lab_failed.png"), full_page=True)
         raise AssertionError(f"the explorer did not appear; page: {page.inner_text('.jp-Notebook')[-1500:]}; "
