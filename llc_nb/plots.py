@@ -36,9 +36,9 @@ def plot_training(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     return fig
 
 # %% ../nbs/05_plots.ipynb #b10ec2e5
-def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "") -> plt.Figure:
-    "LLC per component against step, validation loss on a second (log) axis."
-    fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
+def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "", ax: plt.Axes | None = None) -> plt.Figure:
+    "LLC per component against step, validation loss on a second (log) axis; on `ax` when given (a panel of a larger figure)."
+    fig, ax = (plt.subplots(figsize=(8, 4), constrained_layout=True) if ax is None else (ax.figure, ax))
     for i, (comp, d) in enumerate(llc.sort_values("step").groupby("component", sort=True)):
         ax.plot(d.step, d.llc_mean, ".-", color=f"C{i}", label=f"LLC {comp}")
         ax.fill_between(d.step, d.llc_mean - d.llc_std, d.llc_mean + d.llc_std, color=f"C{i}", alpha=0.2)

@@ -15,7 +15,7 @@
 # `07_circuits` and the LLC of `06_llc` (full model and each head, the calibrated sampler settings of
 # `settings.ini`, at every checkpoint). Seed 0 is the default run, `runs/default`.
 #
-# Each run takes 20 to 25 minutes on 2 CPU cores, so the cells that need them are flagged `slow`; the outputs
+# Each run takes 24 to 26 minutes on 2 CPU cores, so the cells that need them are flagged `slow`; the outputs
 # below are from real runs, regenerated with
 # `python scripts/run_slow_notebooks.py nbs/tutorials/study_two_heads.ipynb` (which calls `llc-nb run` for each seed
 # and reuses whatever is already computed). The wall times of the recorded runs are given below.
