@@ -1,52 +1,141 @@
-"""Seconds per checkpoint of the LLC estimate, llc_nb's wrapper against a plain devinterp call with the same settings.
+"""Speed of the LLC estimate: the batched engine against devinterp at identical settings, and against the matmul ceiling.
 
-    python benchmarks/llc_speed.py runs/default [--step S] [--set llc.KEY=VALUE ...]
+    python benchmarks/llc_speed.py runs/default [--step S] [--steps 100] [--set llc.KEY=VALUE ...]
 
-For the full model and each head of one checkpoint, times `llc_nb.llc.estimate_llc` (private store, burn-in
-excluded, health checks) and `devinterp.slt.llc.llc` (devinterp's own path: default temporary store, same loss,
-masks, sampler settings and seed), one torch thread, in the same process, alternating. Also reports the one-off cost
-of building the sampling data, which `llc-nb llc` pays once per run (per worker process) rather than per checkpoint.
+Measures, on one checkpoint of RUN (default: the last), with the run's [llc] settings (sampler, chains, batch size)
+but `--steps` SGLD steps per chain:
+
+1. seconds per checkpoint for the full model plus every head, batched engine vs devinterp, one torch thread;
+2. ms per SGLD step of one full-model chain against the matmul-limited ceiling: the step's matrix-multiply FLOPs
+   (forward and backward, counted from the shapes) divided by the rate of one float32 matmul at the model's shapes;
+3. the batched engine at 1 thread, 2 threads, and 2 worker processes (two checkpoints side by side).
+
+Nothing else should run on the machine meanwhile (see the thread policy in nbs/04_train.ipynb).
 """
-import argparse, tempfile, time
+import argparse, json, multiprocessing as mp, time
 from dataclasses import replace
-from pathlib import Path
 
 import torch
 
-from llc_nb.llc import (as_dataset, component_settings, components, estimate_llc, param_masks, sampling_data,
-                        sgld_loss_fn)
+from llc_nb.llc import _devinterp_traces, as_dataset, component_settings, components, param_masks, sample_components, \
+    sampling_data, sgld_loss_fn
 from llc_nb.settings import parse_overrides, settings_from_dict
+from llc_nb.sgld import ChainSpec, FusedModel, full_model_loss, run_chains, stacked
 from llc_nb.store import Run
+
+
+def matmul_gflops(m=5376, k=96, n=288, reps=200) -> float:
+    "Rate of one float32 matmul at the model's shapes (batch 256 × 21 positions, d_model, 3 heads' worth of QKV)."
+    a, b = torch.randn(m, k), torch.randn(k, n)
+    for _ in range(10): a @ b
+    t0 = time.perf_counter()
+    for _ in range(reps): a @ b
+    return 2 * m * k * n * reps / (time.perf_counter() - t0) / 1e9
+
+
+def step_flops(cfg: dict, batch: int, list_len: int) -> tuple[float, float]:
+    "Matmul FLOPs of one full-model SGLD step (forward + backward ≈ 3× forward): the fused engine's, and a plain full-sequence pass's."
+    D, H, E, V = cfg["d_model"], cfg["n_heads"], cfg["d_head"], cfg["d_vocab"]
+    P, Q = 2 * list_len, list_len                      # key positions used, answer positions
+    fused = (P * V * D * 2 * H * E + Q * V * D * H * E) + batch * (2 * H * Q * P * E + Q * H * E * D + Q * D * V)
+    seq = 2 * list_len + 1
+    plain = batch * (seq * D * 3 * H * E + 2 * H * seq * seq * E + seq * H * E * D + seq * D * V)
+    return 3 * 2 * fused, 3 * 2 * plain
+
+
+def time_batched(run, step, comps, s, data, threads=1):
+    torch.set_num_threads(threads)
+    t0 = time.perf_counter()
+    sample_components(run.model(step), run.task, data[0], comps, s)
+    return time.perf_counter() - t0
+
+
+def time_devinterp(run, step, comps, s, data):
+    torch.set_num_threads(1)
+    model, t = run.model(step), {}
+    for c in comps:
+        sc = component_settings(s, c)
+        t0 = time.perf_counter()
+        _devinterp_traces(model, as_dataset(data[0]), sgld_loss_fn(run.task), sc, param_masks(model, c))
+        t[c] = time.perf_counter() - t0
+    return t
+
+
+def _worker(args):
+    path, step, comps, s = args
+    torch.set_num_threads(1)
+    run = Run(path)
+    return time_batched(run, step, comps, s, sampling_data(run, s))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("run"); ap.add_argument("--step", type=int); ap.add_argument("--set", action="append")
+    ap.add_argument("run"); ap.add_argument("--step", type=int); ap.add_argument("--steps", type=int, default=100)
+    ap.add_argument("--set", action="append"); ap.add_argument("--json", help="also write the results here")
     a = ap.parse_args()
-    torch.set_num_threads(1)
-    from devinterp.slt.llc import llc as devinterp_llc
     run = Run(a.run)
     s = settings_from_dict(parse_overrides(a.set or []), base=run.settings).llc
+    s = replace(s, burnin=0, draws=a.steps, hessian_probes=0)
     step = a.step if a.step is not None else run.steps[-1]
-    t0 = time.perf_counter(); tokens, _ = sampling_data(run, s); t_data = time.perf_counter() - t0
-    model = run.model(step)
-    data, loss_fn = as_dataset(tokens), sgld_loss_fn(run.task)
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
-    print(f"run {run.path} step {step}; {s.chains} chains x ({s.burnin} burn-in + {s.draws} draws), batch {s.batch_size}, "
-          f"{len(tokens)} lists; building the sampling data: {t_data:.1f} s (once per run)")
-    print(f"{'component':>10} {'llc_nb s':>9} {'devinterp s':>12} {'llc_nb LLC':>11} {'devinterp LLC (incl. burn-in)':>30}")
-    tot_ours = tot_dev = 0.0
-    for c in comps:
-        cs = component_settings(s, c)
-        t0 = time.perf_counter(); est = estimate_llc(model, data, loss_fn, cs, param_masks(model, c)); t_ours = time.perf_counter() - t0
+    data = sampling_data(run, s)
+    out = dict(run=str(run.path), step=step, components=comps, chains=s.chains, sgld_steps=a.steps, batch=s.batch_size,
+               sampler=s.sampler)
+    print(f"{run.path} step {step}: {comps}, {s.chains} chains × {a.steps} SGLD steps, batch {s.batch_size}, {s.sampler}")
+
+    # 1. batched vs devinterp, one thread
+    tb = time_batched(run, step, comps, s, data)
+    td = time_devinterp(run, step, comps, s, data)
+    out.update(batched_s=tb, devinterp_s=td, devinterp_total_s=sum(td.values()))
+    print(f"per checkpoint (full + heads): batched {tb:.1f} s, devinterp {sum(td.values()):.1f} s "
+          f"({', '.join(f'{c} {v:.1f}' for c, v in td.items())}): {sum(td.values()) / tb:.1f}× faster")
+
+    # 2. one full-model chain's step against the matmul ceiling
+    torch.set_num_threads(1)
+    model = run.model(step)
+    fm = FusedModel.of(model, run.task.list_len)
+    specs = [ChainSpec(lr=s.lr, n_beta=s.n_beta, localization=s.localization, method=s.sampler, seed=i) for i in range(s.chains)]
+    run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, 5)
+    t0 = time.perf_counter()
+    run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, a.steps)
+    ms = (time.perf_counter() - t0) / a.steps / s.chains * 1e3
+    rate = matmul_gflops()
+    fused, plain = step_flops(run.config, s.batch_size, run.task.list_len)
+    out.update(ms_per_chain_step=ms, matmul_gflops=rate, fused_gflop=fused / 1e9, plain_gflop=plain / 1e9,
+               ceiling_ms=fused / rate / 1e6, plain_ceiling_ms=plain / rate / 1e6)
+    print(f"full-model step: {ms:.1f} ms per chain; one matmul runs at {rate:.0f} GFLOP/s; the fused step's matmuls are "
+          f"{fused / 1e9:.2f} GFLOP (ceiling {fused / rate / 1e6:.1f} ms, {ms / (fused / rate / 1e6):.1f}×), a plain "
+          f"full-sequence step's {plain / 1e9:.2f} GFLOP (ceiling {plain / rate / 1e6:.1f} ms, {ms / (plain / rate / 1e6):.2f}×)")
+
+    # 2b. how the cost per chain-step scales with the number of chains in one batch
+    from llc_nb.sgld import head_constants, head_loss, head_weights
+    hc = head_constants(fm, model, data[0])
+    scan = {}
+    for C in (4, 12, 24, 48, 96, 144):
+        sp = [replace(specs[0], seed=i) for i in range(C)]
         t0 = time.perf_counter()
-        dev = devinterp_llc(model, data, {}, lr=cs.lr, n_beta=cs.n_beta, localization=cs.localization, param_masks=param_masks(model, c),
-                            num_chains=cs.chains, num_draws=cs.draws, num_burnin_steps=cs.burnin, batch_size=cs.batch_size,
-                            num_init_loss_batches=cs.init_loss_batches, init_seed=cs.seed, device="cpu", loss_fn=loss_fn)
-        t_dev = time.perf_counter() - t0
-        tot_ours += t_ours; tot_dev += t_dev
-        print(f"{c:>10} {t_ours:9.1f} {t_dev:12.1f} {est.llc_mean:11.2f} {float(dev.llc_mean):30.2f}", flush=True)
-    print(f"{'total':>10} {tot_ours:9.1f} {tot_dev:12.1f}   (seconds per checkpoint, one process)")
+        run_chains(full_model_loss(fm, data[0]), stacked(model, C), {}, sp, len(data[0]), s.batch_size, 10)
+        tf = (time.perf_counter() - t0) / 10 / C * 1e3
+        heads = [i % run.config["n_heads"] for i in range(C)]
+        t0 = time.perf_counter()
+        run_chains(head_loss(fm, hc, heads), head_weights(model, heads), {}, sp, len(data[0]), s.batch_size, 10)
+        th = (time.perf_counter() - t0) / 10 / C * 1e3
+        scan[C] = dict(full_ms=tf, head_ms=th)
+        print(f"  {C:4d} chains in one batch: {tf:.1f} ms per full-model chain-step, {th:.1f} ms per head chain-step", flush=True)
+    out["chains_scan"] = scan
+
+    # 3. threads and processes
+    t2 = time_batched(run, step, comps, s, data, threads=2)
+    other = run.steps[-2]
+    t0 = time.perf_counter()
+    with mp.get_context("spawn").Pool(2) as pool:
+        pool.map(_worker, [(str(run.path), st, comps, s) for st in (step, other)])
+    tp = (time.perf_counter() - t0) / 2
+    out.update(threads1_s=tb, threads2_s=t2, workers2_s_per_checkpoint=tp)
+    print(f"batched, seconds per checkpoint: 1 thread {tb:.1f}, 2 threads {t2:.1f}, 2 worker processes {tp:.1f} "
+          "(two checkpoints at once, wall time / 2, process start-up included)")
+    if a.json:
+        with open(a.json, "w") as f: json.dump(out, f, indent=1)
 
 
 if __name__ == "__main__":

@@ -6,7 +6,7 @@
 __all__ = ['COMMANDS', 'resolve_settings', 'make_parser', 'cmd_train', 'cmd_run', 'cmd_report', 'cmd_llc', 'cmd_calibrate',
            'cmd_analyze', 'cmd_probe', 'cmd_info', 'cmd_defaults', 'main']
 
-# %% ../nbs/09_cli.ipynb #0c289a2c
+# %% ../nbs/09_cli.ipynb #1a5e213f
 import argparse, sys, time
 from pathlib import Path
 
@@ -14,7 +14,7 @@ from .settings import (PROFILES, Settings, SettingsError, load_settings, parse_o
                              training_key)
 from .store import CheckpointError, Run, RunError
 
-# %% ../nbs/09_cli.ipynb #1c783347
+# %% ../nbs/09_cli.ipynb #718e48b9
 def _headless_figures():
     "Agg for figures written by a command; called from a notebook (`main([...])`), keep its inline backend."
     import matplotlib
@@ -36,7 +36,7 @@ def _settings_diff(a: Settings, b: Settings) -> str:
     return ", ".join(out + [f"{sec}.{k}: {ka[sec][k]!r} here vs {kb[sec][k]!r} requested"
                             for sec in ("task", "model", "train") for k in ka[sec] if ka[sec][k] != kb[sec][k]])
 
-# %% ../nbs/09_cli.ipynb #7c87c1ab
+# %% ../nbs/09_cli.ipynb #c803ce37
 def _add_settings_args(p: argparse.ArgumentParser):
     p.add_argument("--config", metavar="FILE", help="experiment settings (default: ./settings.ini if present, else built-in defaults)")
     p.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override one setting, e.g. --set train.steps=2000 (repeatable)")
@@ -63,25 +63,34 @@ def make_parser() -> argparse.ArgumentParser:
     _add_settings_args(t)
     t.add_argument("--resume", metavar="RUN", help="continue the run in RUN with its own settings (no --config/--set/--quick)")
     l = sub.add_parser("llc", help="estimate the LLC (full model and heads) at every checkpoint of a run",
-                       description="Estimate the LLC of each component in [llc] components at every checkpoint of RUN with "
-                       "devinterp's SGLD; writes RUN/llc.csv and keeps raw traces in RUN/llc/. Cached estimates are reused "
-                       "only when checkpoint, component, sampler settings and data all match.")
+                       description="Estimate the LLC of each component in [llc] components at every [llc] every-th "
+                       "checkpoint of RUN by SGLD ([llc] backend: the batched engine or devinterp); writes RUN/llc.csv, with "
+                       "each estimate's regime verdict (likelihood, prior, left-basin, not-converged, diverged), split-R-hat, "
+                       "ESS and curvature reading, and keeps raw traces in RUN/llc/. Cached estimates are reused only when "
+                       "checkpoint, component, sampler settings and data all match.")
     l.add_argument("run", metavar="RUN", help="run directory")
     l.add_argument("--set", action="append", metavar="llc.KEY=VALUE", help="override an [llc] setting, e.g. --set llc.n_beta=10 (repeatable)")
     l.add_argument("--steps", metavar="S1,S2,...", help="only these checkpoint steps (default: all)")
     l.add_argument("--no-progress", action="store_true", help="no progress bars")
-    c = sub.add_parser("calibrate", help="sweep the LLC sampler's ε × nβ × γ at one checkpoint and recommend settings",
-                       description="Run the LLC estimator over a grid of step size ε, inverse temperature nβ and localization γ "
-                       "at one checkpoint, for the full model and/or a head; apply the criterion documented in nbs/06_llc.ipynb "
-                       "(healthy chains, stable when ε halves, then smallest γ, largest nβ, largest ε); write "
-                       "RUN/calibration.csv and one figure per component; --write puts the recommendation into RUN/settings.ini.")
+    c = sub.add_parser("calibrate", help="map the LLC sampler's regime at several checkpoints and recommend trustworthy settings",
+                       description="Run a grid of samplers (sgld, rmsprop_sgld) x inverse temperature nβ x localization γ x step "
+                       "size (ε·nβ held in a band, each value and its half) at several checkpoints of RUN (default: early after the "
+                       "loss drop, middle, last), for the full model and a head, on the batched engine. A cell is accepted when λ̂ "
+                       "is insensitive to nβ (|d ln λ̂/d ln nβ| <= 0.2), changes <= 10%% when γ or ε is halved, and its verdict is "
+                       "likelihood; the recommendation is the cheapest setting accepted at every checkpoint (nbs/06_llc.ipynb). "
+                       "Writes RUN/calibration.csv and the regime map RUN/calibration.png; --write puts the recommendation into "
+                       "RUN/settings.ini.")
     c.add_argument("run", metavar="RUN", help="run directory")
-    c.add_argument("--step", type=int, help="checkpoint step (default: the last)")
-    c.add_argument("--components", default="full,l0h0", help="components to calibrate (default: full,l0h0); a head's recommendation is written for all heads")
-    c.add_argument("--lr", default="2.5e-7,5e-7,1e-6,2e-6,4e-6", help="step sizes ε, in factors of 2 (default: %(default)s)")
-    c.add_argument("--n-beta", default="30", help="inverse temperatures nβ (default: %(default)s)")
-    c.add_argument("--localization", default="1e3,1e4,1e5", help="localizations γ (default: %(default)s)")
-    c.add_argument("--set", action="append", metavar="llc.KEY=VALUE", help="other [llc] settings for the sweep, e.g. --set llc.chains=2")
+    c.add_argument("--steps", metavar="S1,S2,...", help="checkpoints (default: early after the loss drop, middle, last)")
+    c.add_argument("--components", default="full,l0h0", help="components to calibrate (default: %(default)s); a head's recommendation is written for all heads")
+    c.add_argument("--samplers", default="rmsprop_sgld,sgld", help="samplers (default: %(default)s)")
+    c.add_argument("--n-beta", help="inverse temperatures nβ (default: n/log n of the training set, and that over √10 and 10)")
+    c.add_argument("--localization", default="50,100,200", help="localizations γ (default: %(default)s)")
+    c.add_argument("--lr-scale", default="1e-3,3e-4", help="ε·nβ per sampler, in --samplers order; each is also tried halved (default: %(default)s)")
+    c.add_argument("--chains", type=int, default=4, help="independent chains per cell (default: %(default)s)")
+    c.add_argument("--burnin", type=int, default=150, help="burn-in steps per chain (default: %(default)s)")
+    c.add_argument("--draws", type=int, default=150, help="draws per chain after burn-in (default: %(default)s)")
+    c.add_argument("--set", action="append", metavar="llc.KEY=VALUE", help="other [llc] settings, e.g. --set llc.batch_size=128")
     c.add_argument("--write", action="store_true", help="write the recommended settings into RUN/settings.ini [llc]")
     c.add_argument("--no-progress", action="store_true", help="no progress bars")
     a = sub.add_parser("analyze", help="circuit metrics of every head at every checkpoint: circuits.csv and figures",
@@ -125,7 +134,7 @@ def make_parser() -> argparse.ArgumentParser:
     sub.add_parser("defaults", help="print the built-in default settings.ini", description="Print the built-in default experiment as an ini file.")
     return p
 
-# %% ../nbs/09_cli.ipynb #aa91e00c
+# %% ../nbs/09_cli.ipynb #736f45d9
 def cmd_train(args) -> int:
     from llc_nb.train import summary, train
     if args.resume:
@@ -185,16 +194,19 @@ def cmd_report(args) -> int:
     return 0
 
 def _print_llc(run: Run, s: Settings, tab) -> None:
-    "A short account of an llc.csv: settings, a step × component table, and how many estimates need attention."
-    l = s.llc
-    print(f"LLC          full: ε={l.lr:g} nβ={l.n_beta:g} γ={l.localization:g}; heads: ε={l.head_lr:g} nβ={l.head_n_beta:g} "
-          f"γ={l.head_localization:g}; {l.chains} chains × {l.draws} draws after {l.burnin} burn-in -> {run.path/'llc.csv'}")
-    wide = tab.pivot(index="step", columns="component", values="llc_mean")
-    print(wide.to_string(float_format=lambda v: f"{v:.2f}"))
-    n_warn = int((tab.warnings.fillna("") != "").sum())
-    n_fail = int((tab.chains_ok < l.chains).sum())
-    if n_warn: print(f"{n_warn} estimate(s) carry warnings ({n_fail} with diverged chains): see the warnings column of llc.csv",
-                     file=sys.stderr)
+    "A short account of an llc.csv: settings, a step × component table with verdicts, and the verdict counts."
+    from llc_nb.llc import verdict_summary
+    from llc_nb.plots import sampler_title
+    print(f"LLC          {sampler_title(tab)}; {s.llc.draws} draws after {s.llc.burnin} burn-in, {s.llc.backend} engine "
+          f"-> {run.path/'llc.csv'}")
+    cell = tab.apply(lambda r: f"{r.llc_mean:.1f} ±{r.llc_se:.1f}" + ("" if r.verdict == "likelihood" else f" [{r.verdict}]"), axis=1)
+    print(tab.assign(cell=cell).pivot(index="step", columns="component", values="cell").to_string())
+    print(f"verdicts     {verdict_summary(tab)}")
+    bad = tab[tab.verdict != "likelihood"]
+    if len(bad):
+        print(f"llc-nb: {len(bad)} estimate(s) are not likelihood-dominated, so they are not learning coefficients (marked "
+              f"[verdict] above, hollow in figures; warnings column of llc.csv){' - with diverged chains' if (bad.verdict == 'diverged').any() else ''}",
+              file=sys.stderr)
 
 def cmd_llc(args) -> int:
     from llc_nb.llc import estimate_run
@@ -214,38 +226,45 @@ def _llc_settings(run: Run, overrides) -> Settings:
         raise SettingsError(f"only [llc] settings can change for an existing run ({_settings_diff(run.settings, s)})")
     return s
 
+def _calibration_grid(args, run: Run):
+    from llc_nb.llc import CalibrationGrid, default_grid
+    samplers = [x.strip() for x in args.samplers.split(",")]
+    if bad := [x for x in samplers if x not in ("sgld", "rmsprop_sgld")]: raise SettingsError(f"--samplers: unknown sampler(s) {bad}")
+    scales = _floats("--lr-scale", args.lr_scale)
+    if len(scales) != len(samplers): raise SettingsError(f"--lr-scale: give one value per sampler ({len(samplers)}), got {len(scales)}")
+    nbs = _floats("--n-beta", args.n_beta) if args.n_beta else list(default_grid(run.settings.task.n_train).n_betas)
+    gs = _floats("--localization", args.localization)
+    if any(v <= 0 for v in nbs + scales) or any(v < 0 for v in gs): raise SettingsError("--n-beta and --lr-scale must be > 0, --localization >= 0")
+    if min(args.chains, args.draws) < 2 or args.burnin < 0: raise SettingsError("--chains and --draws must be >= 2, --burnin >= 0")
+    return CalibrationGrid(n_betas=tuple(nbs), localizations=tuple(gs), lr_scales=dict(zip(samplers, [(v,) for v in scales])),
+                           chains=args.chains, burnin=args.burnin, draws=args.draws)
+
+def _print_calibration(table) -> None:
+    "Per kind of component: the recommended setting, whether it passes everywhere, and its verdicts."
+    for kind, t in table[table.recommended].groupby("kind"):
+        r = t.iloc[0]
+        verdicts = ", ".join(f"step {x.step}: {x.verdict}{'' if x.accepted else ' (rejected)'} λ̂={x.llc_mean:.0f}±{x.llc_se:.0f}"
+                             for x in t.itertuples())
+        status = "accepted at every checkpoint" if r.accepted_everywhere else "NOT accepted everywhere: best available"
+        print(f"{kind:5s} recommended {r.sampler} ε={r.lr:.3g} nβ={r.n_beta:.4g} γ={r.localization:g}, {r.burnin}+{r.draws} steps "
+              f"({status}); {verdicts}")
+
 def cmd_calibrate(args) -> int:
     import dataclasses
-    import pandas as pd
     from llc_nb.llc import apply_recommendation, calibrate, components
-    from llc_nb.plots import plot_calibration
+    from llc_nb.plots import plot_regime_map
     run = Run(args.run)
     s = _llc_settings(run, (args.set or []) + [f"llc.components={args.components}"])   # validates the names too
-    lrs, nbs, gs = _floats("--lr", args.lr), _floats("--n-beta", args.n_beta), _floats("--localization", args.localization)
-    if any(v <= 0 for v in lrs + nbs) or any(v < 0 for v in gs):
-        raise SettingsError("--lr and --n-beta must be > 0, --localization >= 0")
     comps = components(s.llc.components, run.config["n_layers"], run.config["n_heads"])
     if not run.steps: raise RunError(f"{run.path}: no checkpoints yet")
-    step = run.steps[-1] if args.step is None else args.step
-    if step not in run.steps: raise RunError(f"{run.path}: no checkpoint at step {step}")
-    tables = []
-    for comp in comps:
-        table, traces = calibrate(run, step, comp, lrs, nbs, gs, s.llc, progress=not args.no_progress)
-        fig = plot_calibration(table, traces, f"{run.path.name}: {comp} at step {step}")
-        fig.savefig(run.path/f"calibration_{comp}_step{step:08d}.png", dpi=110)
-        tables.append(table)
-        rec = table[table.recommended]
-        print(f"{comp} @ step {step}: {int(table.healthy.sum())}/{len(table)} cells healthy, {int(table.stable.sum())} stable in ε; "
-              + (f"recommended ε={rec.iloc[0].lr:g}, nβ={rec.iloc[0].n_beta:g}, γ={rec.iloc[0].localization:g} "
-                 f"(LLC {rec.iloc[0].llc_mean:.2f})" if len(rec) else "no cell passes: widen the grid (smaller ε, larger γ)"))
-    new = pd.concat(tables, ignore_index=True)
-    old = run.table("calibration")
-    if len(old): old = old[~(old.step.eq(step) & old.component.isin(comps))]
-    run.write_table("calibration", pd.concat([old, new], ignore_index=True))
-    print(f"table: {run.path/'calibration.csv'}; figures: {run.path}/calibration_*_step{step:08d}.png")
+    grid = _calibration_grid(args, run)
+    table, _ = calibrate(run, _steps_arg(run, args.steps), tuple(comps), grid, s.llc, progress=not args.no_progress)
+    run.write_table("calibration", table)
+    run.save_figure("calibration", plot_regime_map(table, f"{run.path.name}: regime map"))
+    _print_calibration(table)
+    print(f"table: {run.path/'calibration.csv'}; regime map: {run.path/'calibration.png'}")
     if args.write:
-        if not new.recommended.any(): raise RunError("nothing to write: no recommendation passed the criterion")
-        run.write_settings(dataclasses.replace(run.settings, llc=apply_recommendation(run.settings.llc, new)))
+        run.write_settings(dataclasses.replace(run.settings, llc=apply_recommendation(run.settings.llc, table)))
         print(f"wrote the recommendation into {run.path/'settings.ini'} [llc]")
     return 0
 
@@ -333,7 +352,7 @@ def cmd_defaults(args) -> int:
     print(Settings().to_ini(), end="")
     return 0
 
-# %% ../nbs/09_cli.ipynb #08c5cc1a
+# %% ../nbs/09_cli.ipynb #7f80536b
 COMMANDS = dict(run=cmd_run, train=cmd_train, analyze=cmd_analyze, probe=cmd_probe, llc=cmd_llc, calibrate=cmd_calibrate, report=cmd_report,
                 info=cmd_info, defaults=cmd_defaults)
 

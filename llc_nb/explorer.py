@@ -79,7 +79,7 @@ def _attention(self: RunView, step: int, tokens=None) -> tuple[np.ndarray, list[
     return pattern.numpy(), answer_logits(self.task, logits)[0].argmax(-1).tolist()
 RunView.attention = _attention
 
-ROW_ORDER = ["val_loss", "val_acc", "llc", "llc_std", "arrangement", "n_regions", "overlap", "splitting", "numbers owned",
+ROW_ORDER = ["val_loss", "val_acc", "llc", "llc_std", "llc_verdict", "arrangement", "n_regions", "overlap", "splitting", "numbers owned",
              "coverage", "regions", "copy_mean", "copy_own", "suppress_other", "ov_symmetry", "qk_symmetry",
              "attn_correct", "ablation_dloss", "ablation_dacc", "ablation_dentropy"]
 
@@ -91,8 +91,8 @@ def _step_table(self: RunView, step: int) -> pd.DataFrame:
         rows |= {k: {"model": m[k]} for k in ("val_loss", "val_acc") if k in m}
     if step in self._llc:
         d = self._llc[step].set_index("component")
-        for k, col in (("llc", "llc_mean"), ("llc_std", "llc_std")):
-            rows[k] = {("model" if c == "full" else c): d.loc[c, col] for c in d.index}
+        for k, col in (("llc", "llc_mean"), ("llc_std", "llc_std"), ("llc_verdict", "verdict")):
+            if col in d: rows[k] = {("model" if c == "full" else c): d.loc[c, col] for c in d.index}
     if step in self._circuits:
         w = self._circuits[step].pivot(index="metric", columns="head", values="value")
         for k, r in w.iterrows():                      # val_loss/val_acc: metrics.csv's, from training, come first

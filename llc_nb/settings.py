@@ -77,22 +77,22 @@ class LLCSettings:
     "The SGLD sampler of the LLC estimate, and what it measures."
     components: str = setting("full,heads", lambda v: all(_COMPONENT.match(c.strip()) for c in v.split(",")),
                               "must be a comma-separated list of full, heads, or lLhH names such as l0h1")
-    lr: float = setting(4e-6, _pos, "must be > 0")                 # SGLD step size ε (full model)
-    n_beta: float = setting(30.0, _pos, "must be > 0")             # inverse temperature nβ (full model)
-    localization: float = setting(1e5, _nonneg, "must be >= 0")   # γ, pull towards the checkpoint (full model)
-    head_lr: float = setting(1.6e-5, _pos, "must be > 0")          # ε for a single head's weights
-    head_n_beta: float = setting(30.0, _pos, "must be > 0")        # nβ for a single head
-    head_localization: float = setting(1e4, _nonneg, "must be >= 0")  # γ for a single head
+    lr: float = setting(7.95e-8, _pos, "must be > 0")              # SGLD step size ε (full model)
+    n_beta: float = setting(12586.0, _pos, "must be > 0")          # inverse temperature nβ (full model)
+    localization: float = setting(5000.0, _nonneg, "must be >= 0")  # γ, pull towards the checkpoint (full model)
+    head_lr: float = setting(7.95e-8, _pos, "must be > 0")         # ε for a single head's weights
+    head_n_beta: float = setting(12586.0, _pos, "must be > 0")     # nβ for a single head
+    head_localization: float = setting(5000.0, _nonneg, "must be >= 0")  # γ for a single head
     sampler: str = setting("rmsprop_sgld", lambda v: v in ("sgld", "rmsprop_sgld"), "must be sgld or rmsprop_sgld")  # devinterp sampling_method
     backend: str = setting("batched", lambda v: v in ("batched", "devinterp"), "must be batched or devinterp")  # SGLD engine
     chains: int = setting(4, _pos, "must be >= 1")                 # independent: each its own seed and batch order
-    draws: int = setting(100, _pos, "must be >= 1")
-    burnin: int = setting(50, _nonneg, "must be >= 0")             # steps discarded before the draws
+    draws: int = setting(400, _pos, "must be >= 1")
+    burnin: int = setting(400, _nonneg, "must be >= 0")            # steps discarded before the draws
     batch_size: int = setting(256, _pos, "must be >= 1")
     init_loss_batches: int = setting(32, _pos, "must be >= 1")     # distinct batches the chains cycle over; init_loss uses all
     seed: int = setting(0, _nonneg, "must be >= 0")
     hessian_probes: int = setting(8, _nonneg, "must be >= 0")      # Hutchinson probes of tr(H) for the regime verdict (0: none)
-    every: int = setting(1, _pos, "must be >= 1")                  # estimate every k-th checkpoint (the last one always)
+    every: int = setting(3, _pos, "must be >= 1")                  # estimate every k-th checkpoint (the last one always)
     workers: int = setting(2, _pos, "must be >= 1")                # processes for a run's estimates, one torch thread each
 
 # %% ../nbs/00_settings.ipynb #b2a6dffb

@@ -259,3 +259,11 @@ def load_arrays(self: Run, relpath: str) -> tuple[dict, dict] | None:
         with safe_open(str(p), "pt") as f: meta = json.loads((f.metadata() or {})["meta"])
     except (SafetensorError, OSError, KeyError, ValueError): return None
     return {k: v.numpy() for k, v in tensors.items()}, meta
+
+# %% ../nbs/03_store.ipynb #38a3904c
+@patch
+def save_figure(self: Run, name: str, fig, dpi: int = 110) -> Path:
+    "Save a matplotlib figure as `<run>/<name>.png` atomically, then close it."
+    import matplotlib.pyplot as plt
+    try: return atomic_write(self.path/f"{name}.png", lambda p: fig.savefig(p, format="png", dpi=dpi))
+    finally: plt.close(fig)
