@@ -8,7 +8,7 @@ __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'step_axis', 'plot_training', 'draw_llc
            'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png', 'Blitter', 'plot_curves',
            'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure']
 
-# %% ../nbs/05_plots.ipynb #9f471c88
+# %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
 
 import matplotlib
@@ -16,7 +16,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-# %% ../nbs/05_plots.ipynb #7286a441
+# %% ../nbs/05_plots.ipynb #1396be97
 def step_axis(ax: plt.Axes, max_step: int | None = None):
     "Symlog step axis: linear near 0, logarithmic later, where checkpoints are log-spaced."
     ax.set_xscale("symlog", linthresh=10)
@@ -36,7 +36,7 @@ def plot_training(metrics: pd.DataFrame, title: str = "") -> plt.Figure:
     if title: fig.suptitle(title)
     return fig
 
-# %% ../nbs/05_plots.ipynb #c0e765bb
+# %% ../nbs/05_plots.ipynb #8c0f91b2
 TRUSTED = "likelihood"
 
 def _trusted(d: pd.DataFrame) -> np.ndarray:
@@ -99,7 +99,7 @@ def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str 
     if title: ax.set_title(title, fontsize=9)
     return fig
 
-# %% ../nbs/05_plots.ipynb #4b4e44ae
+# %% ../nbs/05_plots.ipynb #8e9b7637
 def plot_regime_map(table: pd.DataFrame, title: str = "") -> plt.Figure:
     "λ̂ against nβ per (sampler, γ), one panel per (component, checkpoint), accepted cells filled, the recommendation starred."
     full = table[table.draws == table.draws.max()]
@@ -138,7 +138,7 @@ def plot_regime_map(table: pd.DataFrame, title: str = "") -> plt.Figure:
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #fcc554e5
+# %% ../nbs/05_plots.ipynb #055f109c
 def circuit_heatmap(ax: plt.Axes, mat, vmax: float, square: bool = True, cbar: bool = True):
     "One circuit matrix as a seaborn heatmap on a symmetric scale `±vmax` (red raises, blue lowers); returns its mesh."
     import seaborn as sns
@@ -168,7 +168,7 @@ def plot_circuits(mats, steps: list[int], heads: list[str], kind: str = "OV", ti
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #673d3ff7
+# %% ../nbs/05_plots.ipynb #5da559b3
 def region_colours(copy_scores) -> np.ndarray:
     "RGB image (steps × numbers × 3): each number in its owner head's colour, blended towards white by copy strength."
     from matplotlib.colors import to_rgb
@@ -191,7 +191,7 @@ def plot_regions(copy_scores, steps: list[int], heads: list[str], title: str = "
     if title: ax.set_title(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #2ca5cff0
+# %% ../nbs/05_plots.ipynb #f9349b18
 CIRCUIT_METRICS = ["val_loss", "overlap", "n_regions", "coverage", "ov_symmetry", "qk_symmetry", "copy_mean",
                    "attn_correct", "ablation_dloss", "ablation_dentropy"]
 
@@ -206,19 +206,22 @@ def plot_circuit_metrics(circuits: pd.DataFrame, metrics: list[str] | None = Non
         if name == "llc":
             for i, (comp, d) in enumerate(llc.sort_values("step").groupby("component")):
                 draw_llc_points(ax, d, "k" if comp == "full" else f"C{i}", comp, ms=3)
-            ax.set_title("LLC (hollow: not likelihood-dominated)", fontsize=8)
+            ax.set_title("LLC", fontsize=9)
+            h, l = ax.get_legend_handles_labels()
+            vh, vl = verdict_legend(llc)
+            ax.legend(h + vh, l + vl, fontsize=5)
         else:
             for head, d in circuits[circuits.metric == name].sort_values("step").groupby("head"):
                 ax.plot(d.step, d.value, ".-", ms=3, color="k" if head == "all" else None, label=head)
             ax.set_title(name, fontsize=9)
             if name == "val_loss": ax.set_yscale("log")
         step_axis(ax, int(circuits.step.max())); ax.grid(alpha=0.3); ax.tick_params(labelsize=7); ax.xaxis.label.set_size(7)
-        if len(ax.get_lines()) > 1: ax.legend(fontsize=6)
+        if len(ax.get_lines()) > 1 and ax.get_legend() is None: ax.legend(fontsize=6)
     for ax in list(axs.flat)[len(panels):]: ax.remove()
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #2f564e82
+# %% ../nbs/05_plots.ipynb #4078bc4a
 def plot_gaps(gaps: pd.DataFrame, title: str = "") -> plt.Figure:
     "Histogram of gaps δ (a `data_gaps.csv` table) with the measured and expected mean."
     fig, ax = plt.subplots(figsize=(6, 3), constrained_layout=True)
@@ -231,7 +234,7 @@ def plot_gaps(gaps: pd.DataFrame, title: str = "") -> plt.Figure:
     if title: ax.set_title(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #f8f3956e
+# %% ../nbs/05_plots.ipynb #8c71b9d3
 def plot_llc_structure(llc: pd.DataFrame, circuits: pd.DataFrame, metrics: tuple = ("overlap",), ax: plt.Axes | None = None,
                        title: str = "") -> plt.Figure:
     "LLC per component (left axis) and whole-model circuit metrics such as the heads' overlap (right axis) against step."
@@ -253,7 +256,7 @@ def plot_llc_structure(llc: pd.DataFrame, circuits: pd.DataFrame, metrics: tuple
     if title: ax.set_title(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #8539f316
+# %% ../nbs/05_plots.ipynb #a8de8dd8
 def figure_png(fig: plt.Figure, dpi: int = 80) -> bytes:
     "The figure as PNG bytes."
     import io
@@ -291,7 +294,7 @@ class Blitter:
         img.save(buf, format="png", compress_level=6 if colours else 1)
         return buf.getvalue()
 
-# %% ../nbs/05_plots.ipynb #a791fb2f
+# %% ../nbs/05_plots.ipynb #c1130bbd
 def plot_curves(metrics: pd.DataFrame, llc: pd.DataFrame | None = None, title: str = "",
                 note: str = "no LLC estimates for this run (llc-nb llc RUN)", figsize=(6.4, 3.2)) -> plt.Figure:
     "Validation loss and the LLC of every component over training (`plot_llc`); without LLC, the loss and `note`."
@@ -319,7 +322,7 @@ def mark_step(ax: plt.Axes, step: float, axis: str = "x"):
     draw = ax.axvline if axis == "x" else ax.axhline
     return draw(step, color="C3", lw=1.5, alpha=0.8, zorder=5, gid="current-step")
 
-# %% ../nbs/05_plots.ipynb #d015ff9c
+# %% ../nbs/05_plots.ipynb #8e3c4c89
 def attention_heatmap(ax: plt.Axes, pattern, labels: list[str], cbar: bool = True):
     "Attention pattern (destination × source position) on one sequence, tokens as tick labels; returns its mesh."
     import seaborn as sns
@@ -343,7 +346,7 @@ def plot_attention(patterns, labels: list[str], heads: list[str], title: str = "
     if title: fig.suptitle(title, fontsize=10)
     return fig
 
-# %% ../nbs/05_plots.ipynb #8e2a70e2
+# %% ../nbs/05_plots.ipynb #6c311c08
 class StepFigure:
     "Per head: OV and QK circuits and attention on one list; below, the vocabulary regions. `update` swaps the data."
     def __init__(self, heads: list[str], n_vocab: int, n_numbers: int, labels: list[str], ov_vmax: float = 1.0,

@@ -8,7 +8,7 @@ from llc_nb.train import train
 
 SAMPLER = ["llc.lr=1e-4", "llc.n_beta=10", "llc.localization=100", "llc.head_lr=1e-4", "llc.head_n_beta=10",
            "llc.head_localization=100", "llc.workers=1", "llc.chains=2", "llc.draws=20", "llc.burnin=5", "llc.sampler=sgld",
-           "llc.hessian_probes=2", "llc.batch_size=32", "llc.init_loss_batches=4"]
+           "llc.hessian_probes=2", "llc.every=1", "llc.batch_size=32", "llc.init_loss_batches=4"]
 
 
 @pytest.fixture(scope="module")
