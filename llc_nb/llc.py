@@ -15,7 +15,7 @@ __all__ = ['LossFn', 'HEAD_KEYS', 'RHAT_MAX', 'PRIOR_RATIO', 'BASIN_FRACTION', '
            'estimate_checkpoint', 'llc_steps', 'estimate_run', 'verdict_summary', 'CalibrationGrid', 'default_grid',
            'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces']
 
-# %% ../nbs/06_llc.ipynb #8a7ec87d
+# %% ../nbs/06_llc.ipynb #ec0d3aa5
 import contextlib, functools, hashlib, json, math, tempfile, warnings
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
@@ -38,7 +38,7 @@ from .settings import LLCSettings
 from .store import Run
 from .tasks import ListTask, per_token_loss
 
-# %% ../nbs/06_llc.ipynb #b12d1a2e
+# %% ../nbs/06_llc.ipynb #36717c6d
 LossFn = Callable[[torch.nn.Module, Tensor], Tensor]
 
 def sgld_loss_fn(task: ListTask) -> LossFn:
@@ -54,7 +54,7 @@ def as_dataset(tokens: Int[Tensor, "n seq"]) -> list[dict]:
     "The dataset format devinterp's DataLoader expects."
     return [{"input_ids": t} for t in tokens]
 
-# %% ../nbs/06_llc.ipynb #593f0788
+# %% ../nbs/06_llc.ipynb #fc771acc
 def components(spec: str, n_layers: int, n_heads: int) -> list[str]:
     "Expand a components setting such as `'full,heads'` into names: `['full', 'l0h0', 'l0h1']`."
     out = []
@@ -67,7 +67,7 @@ def param_masks(model: torch.nn.Module, component: str):
     "devinterp parameter masks for `component` (None: the full model)."
     return None if component == "full" else create_param_masks(model, component)
 
-# %% ../nbs/06_llc.ipynb #47286f5f
+# %% ../nbs/06_llc.ipynb #cbd55a8c
 HEAD_KEYS = dict(lr="head_lr", n_beta="head_n_beta", localization="head_localization")
 
 def component_settings(s: LLCSettings, component: str) -> LLCSettings:
@@ -78,7 +78,7 @@ def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate depends on (after `component_settings`)."
     return {k: v for k, v in asdict(s).items() if k not in ("components", "workers", "every") and k not in HEAD_KEYS.values()}
 
-# %% ../nbs/06_llc.ipynb #45f04d43
+# %% ../nbs/06_llc.ipynb #4187d15d
 @dataclass
 class LLCEstimate:
     "An LLC estimate with its raw loss traces, chain health and regime verdict."
@@ -117,7 +117,7 @@ class LLCEstimate:
         "What a prior-dominated sampler would report: (nβ / 2γ) · tr(H) (infinite without localization)."
         return self.n_beta / (2 * self.localization) * self.trace_h if self.localization > 0 else float("inf")
 
-# %% ../nbs/06_llc.ipynb #c608e18c
+# %% ../nbs/06_llc.ipynb #fdd46773
 def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, chance_loss: float | None = None) -> list[str]:
     "Warnings about healthy chains' traces: negative LLC, no plateau, chains that left the basin."
     out, draws = [], trace[:, burnin:]
@@ -138,7 +138,7 @@ def diagnose(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float, ch
                    "gap to chance; use a smaller ε or nβ, or a larger γ")
     return out
 
-# %% ../nbs/06_llc.ipynb #9f0e5de1
+# %% ../nbs/06_llc.ipynb #15f5eed9
 def split_rhat(draws: np.ndarray) -> float:
     "Split-R̂ of draws (chains, n): each chain cut in two halves, then Gelman–Rubin over the halves."
     n = draws.shape[1] // 2
@@ -165,7 +165,7 @@ def effective_sample_size(draws: np.ndarray) -> float:
         tau += 2 * p; t += 2
     return float(m * n / max(tau, 1e-9))
 
-# %% ../nbs/06_llc.ipynb #33076f0f
+# %% ../nbs/06_llc.ipynb #7c00a033
 RHAT_MAX, PRIOR_RATIO, BASIN_FRACTION = 1.1, 0.5, 0.2
 VERDICTS = ("likelihood", "prior", "left-basin", "not-converged", "diverged")
 
@@ -178,7 +178,7 @@ def regime_verdict(est: LLCEstimate, chains: int) -> str:
     if np.isfinite(est.curvature_llc) and est.llc_mean >= PRIOR_RATIO * est.curvature_llc: return "prior"
     return "likelihood"
 
-# %% ../nbs/06_llc.ipynb #4dd50f8f
+# %% ../nbs/06_llc.ipynb #432e4e45
 def hutchinson_trace(loss_fn, center: dict[str, Tensor], masks: dict, idx: Tensor, seed: int = 0) -> np.ndarray:
     "One Hutchinson sample vᵀHv per chain of `center` (all copies of w*), on rows `idx` (chains, batch), `masks` restricting v."
     w0 = flat_weights(center)
@@ -191,7 +191,7 @@ def hutchinson_trace(loss_fn, center: dict[str, Tensor], masks: dict, idx: Tenso
     (hv,) = torch.autograd.grad((g * v).sum(), w)
     return (v * hv).sum(1).detach().numpy().astype(np.float64)
 
-# %% ../nbs/06_llc.ipynb #4bdc0a42
+# %% ../nbs/06_llc.ipynb #e49f5667
 @contextlib.contextmanager
 def _quiet_tqdm():
     "Silence devinterp's per-chain progress bars (callers show one bar for the whole job)."
@@ -225,7 +225,7 @@ def chain_specs(s: LLCSettings) -> list[ChainSpec]:
 
 def _total_steps(s: LLCSettings) -> int: return s.burnin + s.draws
 
-# %% ../nbs/06_llc.ipynb #504205a5
+# %% ../nbs/06_llc.ipynb #ffa20d07
 class _ModuleLoss(torch.nn.Module):
     "A devinterp per-token loss as a module, so that `torch.func.functional_call` can swap the model's weights."
     def __init__(self, model, loss_fn):
@@ -241,14 +241,14 @@ def module_chain_loss(model: torch.nn.Module, loss_fn: LossFn, inputs: Tensor):
                             for c in range(idx.shape[0])])
     return chain_loss
 
+def _module_masks_stack(model, masks: list[dict]) -> dict:
+    "A list of devinterp masks, one per chain, as stacked 0/1 tensors."
+    return {k: torch.stack([(m[k] if m.get(k) is not None else (torch.ones_like(p) if k in m else torch.zeros_like(p))).float()
+                            for m in masks]) for k, p in model.named_parameters()}
+
 def _module_masks(model, masks, n: int) -> dict:
-    "devinterp-style masks (name -> mask or None; absent: frozen) as stacked 0/1 tensors; None: every weight moves."
-    if masks is None: return {}
-    out = {}
-    for k, p in model.named_parameters():
-        m = masks[k] if k in masks else torch.zeros_like(p)
-        out[k] = (torch.ones_like(p) if m is None else m.to(p.dtype))[None].expand(n, *p.shape)
-    return out
+    "One devinterp mask for `n` chains (None: every weight moves, no masks)."
+    return {} if masks is None else _module_masks_stack(model, [masks] * n)
 
 def _batched_module_traces(model, dataset, loss_fn, s: LLCSettings, masks) -> tuple[np.ndarray, float]:
     "The batched engine on any module: traces (chains, steps) and init_loss over the whole sampling set."
@@ -257,12 +257,12 @@ def _batched_module_traces(model, dataset, loss_fn, s: LLCSettings, masks) -> tu
     inputs = inputs[:n_used]
     with torch.no_grad():
         init = float(torch.cat([loss_fn(model, b).float().mean(-1) for b in inputs.split(s.batch_size)]).mean())
-    center = {k: v.detach()[None].repeat(s.chains, *([1] * v.dim())) for k, v in model.named_parameters()}
+    center = stacked(model, s.chains)
     trace = run_chains(module_chain_loss(model, loss_fn, inputs), center, _module_masks(model, masks, s.chains),
                        chain_specs(s), len(inputs), s.batch_size, _total_steps(s), seed=s.seed)
     return trace, init
 
-# %% ../nbs/06_llc.ipynb #86dec6ef
+# %% ../nbs/06_llc.ipynb #daefdb5a
 def estimate_from_traces(trace: np.ndarray, init_loss: float, s: LLCSettings, chance_loss: float | None = None,
                          hutchinson: np.ndarray | None = None) -> LLCEstimate:
     "The LLC estimate (burn-in and failed chains excluded), its diagnostics and verdict, from raw traces."
@@ -289,7 +289,7 @@ def estimate_from_traces(trace: np.ndarray, init_loss: float, s: LLCSettings, ch
 def module_hutchinson(model, dataset, loss_fn, masks, probes: int, batch: int = 1024, seed: int = 0) -> np.ndarray:
     "Hutchinson samples of tr(H) of any module's loss on the first `batch` items, restricted to the sampled weights."
     inputs = torch.stack([d["input_ids"] for d in dataset])[:batch]
-    center = {k: v.detach()[None].repeat(probes, *([1] * v.dim())) for k, v in model.named_parameters()}
+    center = stacked(model, probes)
     idx = torch.arange(len(inputs))[None].repeat(probes, 1)
     return hutchinson_trace(module_chain_loss(model, loss_fn, inputs), center, _module_masks(model, masks, probes), idx, seed)
 
@@ -301,7 +301,7 @@ def estimate_llc(model: torch.nn.Module, dataset: list[dict], loss_fn: LossFn, s
     h = module_hutchinson(model, dataset, loss_fn, masks, s.hessian_probes, seed=s.seed) if s.hessian_probes else None
     return estimate_from_traces(trace, init, s, chance_loss, h)
 
-# %% ../nbs/06_llc.ipynb #266f6eba
+# %% ../nbs/06_llc.ipynb #2bc402ab
 class IndexedRegression(torch.nn.Module):
     "A model `f(x) = w·x` (or any `fn(params, x)`) that reads its inputs from a table by row index (for tests)."
     def __init__(self, x: Tensor, y: Tensor, params: dict[str, Tensor], fn):
@@ -318,12 +318,12 @@ def regression_data(n: int) -> list[dict]:
     "Index 'sequences' `[i, 0]` for an `IndexedRegression` with `n` rows."
     return [{"input_ids": torch.tensor([i, 0])} for i in range(n)]
 
-# %% ../nbs/06_llc.ipynb #3678860a
+# %% ../nbs/06_llc.ipynb #c900d0d2
 def expected_quadratic_llc(h: np.ndarray, n_beta: float, gamma: float) -> float:
     "Exact localized-posterior expectation of nβ(L − L*) for a quadratic loss with Hessian eigenvalues `h`."
     return float(0.5 * np.sum(n_beta * h / (n_beta * h + gamma)))
 
-# %% ../nbs/06_llc.ipynb #924b81d4
+# %% ../nbs/06_llc.ipynb #2a312a05
 def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int = 801) -> float:
     "E[nβ(L − L*)] under exp(−nβ L − γ/2 |w|²) for a 2-parameter loss `loss(a, b)` with L* = loss(0, 0), on a grid."
     a = np.linspace(-radius, radius, n)
@@ -333,7 +333,7 @@ def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int =
     p = np.exp(logp - logp.max())
     return float(n_beta * (L * p).sum() / p.sum())
 
-# %% ../nbs/06_llc.ipynb #d4aecd67
+# %% ../nbs/06_llc.ipynb #1b3577cb
 LOSS_VERSION = "answer-positions-rescaled/1"
 
 def llc_key(checkpoint_sha: str, component: str, s: LLCSettings, data_key: dict) -> str:
@@ -358,7 +358,7 @@ def natural_n_beta(n: int) -> float:
     "nβ = n / log n, the inverse temperature β* = 1/log n for n training samples (Watanabe; Lau et al.)."
     return n / math.log(n)
 
-# %% ../nbs/06_llc.ipynb #78edcf33
+# %% ../nbs/06_llc.ipynb #9023aaad
 HUTCHINSON_LISTS = 1024
 
 def _head_ids(comps: list[str]) -> list[int]: return [int(c.split("h")[1]) for c in comps]
@@ -373,11 +373,6 @@ def _component_chains(fm: FusedModel, model, tokens: Tensor, comps: list[str], c
     masks = [create_param_masks(model, c) for c in comps for _ in range(chains)]
     return full_model_loss(fm, tokens), stacked(model, len(masks)), _module_masks_stack(model, masks)
 
-def _module_masks_stack(model, masks: list[dict]) -> dict:
-    "A list of devinterp masks, one per chain, as stacked 0/1 tensors."
-    return {k: torch.stack([(m[k] if m.get(k) is not None else (torch.ones_like(p) if k in m else torch.zeros_like(p))).float()
-                            for m in masks]) for k, p in model.named_parameters()}
-
 def fused_init_loss(fm: FusedModel, model, tokens: Tensor, chunk: int = 2048) -> float:
     "The answer loss at the checkpoint over all of `tokens` (the sampling set)."
     with torch.no_grad():
@@ -391,7 +386,7 @@ def fused_hutchinson(fm: FusedModel, model, tokens: Tensor, comp: str, probes: i
     loss, center, masks = _component_chains(fm, model, tokens, [comp], probes, hc)
     return hutchinson_trace(loss, center, masks, idx, seed)
 
-# %% ../nbs/06_llc.ipynb #8c5827ff
+# %% ../nbs/06_llc.ipynb #28bce330
 def sample_components(model, task: ListTask, tokens: Tensor, comps: list[str], s: LLCSettings, progress=None) -> dict:
     "Traces, init_loss and Hutchinson samples of each component of one checkpoint: {component: (trace, init, hutchinson)}."
     fm = FusedModel.of(model, task.list_len)
@@ -418,7 +413,7 @@ def sample_components(model, task: ListTask, tokens: Tensor, comps: list[str], s
         out[c].append(h)
     return {c: tuple(v) for c, v in out.items()}
 
-# %% ../nbs/06_llc.ipynb #f28f0949
+# %% ../nbs/06_llc.ipynb #5f60ef91
 def _row(step: int, component: str, est: LLCEstimate, key: str, s: LLCSettings) -> dict:
     "One llc.csv row: the estimate, its diagnostics and verdict, and the settings it was made with."
     return dict(step=step, component=component, llc_mean=est.llc_mean, llc_std=est.llc_std, llc_se=est.llc_se,
@@ -455,7 +450,7 @@ def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, dat
     "LLC of one `component` at checkpoint `step` (see `estimate_step`)."
     return estimate_step(run, step, [component], s, data)[0]
 
-# %% ../nbs/06_llc.ipynb #dc4e8d5e
+# %% ../nbs/06_llc.ipynb #3aeb6239
 def llc_steps(steps: list[int], every: int) -> list[int]:
     "Every `every`-th of a run's checkpoint steps, the first and the last included."
     if every <= 1 or len(steps) <= 2: return list(steps)
@@ -522,7 +517,7 @@ def verdict_summary(table: pd.DataFrame) -> str:
     counts = table.verdict.fillna("none").value_counts()
     return ", ".join(f"{v} {counts[v]}" for v in [*VERDICTS, "none"] if v in counts) + f" (of {len(table)})"
 
-# %% ../nbs/06_llc.ipynb #d4b4e2ba
+# %% ../nbs/06_llc.ipynb #106d6b1d
 SLOPE_MAX, HALVING_MAX = 0.2, 0.1
 CAL_BATCH = 8               # chains per batched run: the cost per chain-step rises with the batch (benchmarks/llc_speed.py)
 CAL_KEYS = ["component", "step", "sampler", "n_beta", "localization", "lr_scale", "burnin", "draws"]
@@ -551,7 +546,7 @@ def default_grid(n_train: int) -> CalibrationGrid:
     return CalibrationGrid(n_betas=(top / 10, top / math.sqrt(10), top), localizations=dict(rmsprop_sgld=weak + strong, sgld=weak),
                            lr_scales=dict(rmsprop_sgld=(1e-3,), sgld=(3e-4,)), chains=4, burnin=150, draws=150)
 
-# %% ../nbs/06_llc.ipynb #8abd675a
+# %% ../nbs/06_llc.ipynb #864d0d21
 def calibration_steps(run: Run) -> list[int]:
     "Early (the first checkpoint whose training loss is within 3× of the final one), middle and last checkpoint steps."
     m = run.metrics
@@ -571,7 +566,7 @@ def _with_sampler(s: LLCSettings, component: str, lr: float, n_beta: float, loca
     new = dict(lr=lr, n_beta=n_beta, localization=localization)
     return replace(s, **(new if component == "full" else {HEAD_KEYS[k]: v for k, v in new.items()}))
 
-# %% ../nbs/06_llc.ipynb #a78ac6ba
+# %% ../nbs/06_llc.ipynb #fa5569c2
 def _calibrate_one(run, step, component, grid, s, data, progress):
     "Every grid cell at one checkpoint for one component, as one batched run; rows (full and half length) and traces."
     tokens, data_key = data
@@ -614,7 +609,7 @@ def _calibrate_one(run, step, component, grid, s, data, progress):
             traces.append(arrs["trace"][:, :burnin + draws])
     return rows, traces
 
-# %% ../nbs/06_llc.ipynb #61bb1fd7
+# %% ../nbs/06_llc.ipynb #163b55af
 def _neighbour_checks(t: pd.DataFrame) -> pd.DataFrame:
     "Add the three stability criteria (nβ slope, γ halved, ε halved) to a calibration table."
     t = t.copy()
