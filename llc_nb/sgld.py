@@ -8,7 +8,7 @@ __all__ = ['METHODS', 'ChainLoss', 'HEAD_PARAMS', 'ChainSpec', 'sgld_update', 'b
            'run_chains', 'FusedModel', 'first_layer_tables', 'fused_logits', 'stacked', 'answer_ce', 'full_model_loss',
            'HeadConstants', 'head_constants', 'head_weights', 'head_loss']
 
-# %% ../nbs/05b_sgld.ipynb #1e5e1d4f
+# %% ../nbs/05b_sgld.ipynb #d684c466
 import math
 from dataclasses import dataclass
 from typing import Callable
@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from jaxtyping import Float, Int
 from torch import Tensor
 
-# %% ../nbs/05b_sgld.ipynb #d942480b
+# %% ../nbs/05b_sgld.ipynb #6b2be286
 METHODS = ("sgld", "rmsprop_sgld")
 
 @dataclass(frozen=True)
@@ -40,7 +40,7 @@ class ChainSpec:
 def _per_chain(specs: list[ChainSpec], name: str) -> Tensor:
     return torch.tensor([float(getattr(s, name)) for s in specs])
 
-# %% ../nbs/05b_sgld.ipynb #19768964
+# %% ../nbs/05b_sgld.ipynb #0a4e0028
 def _expand(v: Tensor, like: Tensor) -> Tensor:
     "A per-chain vector shaped to broadcast against `like` (chain axis first)."
     return v.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
@@ -65,7 +65,7 @@ def sgld_update(params: dict[str, Tensor], grads: dict[str, Tensor], center: dic
         if m is not None: drift, noise = drift * m, noise * m
         w.add_(-0.5 * E(lr) * drift + E(lr).sqrt() * noise)
 
-# %% ../nbs/05b_sgld.ipynb #2a6ee6f8
+# %% ../nbs/05b_sgld.ipynb #94221ae1
 ChainLoss = Callable[[dict[str, Tensor], Int[Tensor, "chain batch"]], Float[Tensor, "chain"]]
 
 def batch_orders(n: int, batch_size: int, seeds: list[int]) -> Int[Tensor, "chain batches batch_size"]:
@@ -106,7 +106,7 @@ def run_chains(loss_fn: ChainLoss, center: dict[str, Tensor], masks: dict, specs
         if progress is not None: progress(1)
     return trace.numpy().astype(np.float64)
 
-# %% ../nbs/05b_sgld.ipynb #958de39a
+# %% ../nbs/05b_sgld.ipynb #c37a2cd7
 def _ln(x: Tensor, w: Tensor | None, b: Tensor | None, eps: float) -> Tensor:
     "TransformerLens's LayerNorm (`LN`: centre, divide by √(var + eps), scale, shift) with per-chain weights."
     x = F.layer_norm(x, x.shape[-1:], eps=eps)          # one fused kernel, forward and backward
@@ -138,7 +138,7 @@ class FusedModel:
         if why: raise ValueError(f"fused model: needs {', '.join(why)}")
         return cls(c.n_layers, c.n_heads, c.d_head, c.normalization_type == "LN", c.eps, list_len, list_len)
 
-# %% ../nbs/05b_sgld.ipynb #abcbed69
+# %% ../nbs/05b_sgld.ipynb #8c64f3d6
 def _heads_matrix(w: Tensor) -> Tensor:
     "(chain, head, d_model, d_head) -> (chain, d_model, head·d_head)."
     C, H, D, E = w.shape
@@ -164,7 +164,7 @@ def _gather(table: Tensor, ids: Tensor) -> Tensor:
     C, R, Fd = table.shape
     return F.embedding(ids + (torch.arange(C) * R).view(C, *([1] * (ids.dim() - 1))), table.reshape(C * R, Fd))
 
-# %% ../nbs/05b_sgld.ipynb #b6651253
+# %% ../nbs/05b_sgld.ipynb #ae734b2c
 def first_layer_tables(fm: FusedModel, p: dict[str, Tensor], n_pos: int) -> Tensor:
     "Residual stream entering layer 0 for every (position, token) pair: (chain, n_pos · d_vocab, d_model)."
     W_E, W_pos = p["embed.W_E"], p["pos_embed.W_pos"][:, :n_pos]
@@ -211,7 +211,7 @@ def stacked(model, n: int) -> dict[str, Tensor]:
     "The model's weights repeated `n` times along a new leading chain axis."
     return {k: v.detach()[None].repeat(n, *([1] * v.dim())) for k, v in model.named_parameters()}
 
-# %% ../nbs/05b_sgld.ipynb #493dd27d
+# %% ../nbs/05b_sgld.ipynb #6bef839b
 def answer_ce(logits: Float[Tensor, "chain batch n vocab"], targets: Int[Tensor, "chain batch n"]) -> Float[Tensor, "chain"]:
     "Mean cross-entropy over the answer positions of each chain's batch."
     C = logits.shape[0]
@@ -224,7 +224,7 @@ def full_model_loss(fm: FusedModel, tokens: Int[Tensor, "n seq"]) -> ChainLoss:
         return answer_ce(fused_logits(fm, params, t), t[:, :, fm.q0 + 1:])
     return loss_fn
 
-# %% ../nbs/05b_sgld.ipynb #d5009ff6
+# %% ../nbs/05b_sgld.ipynb #ab590a69
 @dataclass
 class HeadConstants:
     "What stays fixed while one head of a one-layer model moves, for every list of the sampling set."
