@@ -9,11 +9,11 @@ __all__ = ['LossFn', 'HEAD_KEYS', 'RHAT_MAX', 'PRIOR_RATIO', 'BASIN_FRACTION', '
            'HUTCHINSON_LISTS', 'SLOPE_MAX', 'HALVING_MAX', 'CAL_BATCH', 'CAL_KEYS', 'sgld_loss_fn', 'as_dataset',
            'components', 'param_masks', 'component_settings', 'sampler_fields', 'LLCEstimate', 'diagnose', 'split_rhat',
            'effective_sample_size', 'regime_verdict', 'hutchinson_trace', 'chain_specs', 'module_chain_loss',
-           'estimate_from_traces', 'module_hutchinson', 'estimate_llc', 'IndexedRegression', 'squared_loss_fn',
-           'regression_data', 'expected_quadratic_llc', 'expected_llc_grid', 'llc_key', 'sampling_data', 'chance_loss',
+           'estimate_from_traces', 'module_hutchinson', 'estimate_llc', 'llc_key', 'sampling_data', 'chance_loss',
            'natural_n_beta', 'fused_init_loss', 'fused_hutchinson', 'sample_components', 'estimate_step',
            'estimate_checkpoint', 'llc_steps', 'estimate_run', 'verdict_summary', 'CalibrationGrid', 'default_grid',
-           'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces']
+           'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces',
+           'calibration_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
 import contextlib, functools, hashlib, json, math, tempfile, warnings
@@ -31,11 +31,11 @@ from tqdm.auto import tqdm
 from devinterp.slt.sampling import sample
 from devinterp.slt.weight_restrictions import create_param_masks
 
-from .model import torch_threads
+from .model import head_names, torch_threads
 from .sgld import (ChainSpec, FusedModel, flat_weights, full_model_loss, head_constants, head_loss, head_weights,
                           run_chains, stacked, unflat_weights)
 from .settings import LLCSettings
-from .store import Run
+from .store import Run, trace_path
 from .tasks import ListTask, per_token_loss
 
 # %% ../nbs/06_llc.ipynb #36717c6d
@@ -59,7 +59,7 @@ def components(spec: str, n_layers: int, n_heads: int) -> list[str]:
     "Expand a components setting such as `'full,heads'` into names: `['full', 'l0h0', 'l0h1']`."
     out = []
     for c in (c.strip() for c in spec.split(",")):
-        names = [f"l{l}h{h}" for l in range(n_layers) for h in range(n_heads)] if c == "heads" else [c]
+        names = head_names(n_layers, n_heads) if c == "heads" else [c]
         out += [n for n in names if n not in out]
     return out
 
@@ -301,38 +301,6 @@ def estimate_llc(model: torch.nn.Module, dataset: list[dict], loss_fn: LossFn, s
     h = module_hutchinson(model, dataset, loss_fn, masks, s.hessian_probes, seed=s.seed) if s.hessian_probes else None
     return estimate_from_traces(trace, init, s, chance_loss, h)
 
-# %% ../nbs/06_llc.ipynb #2bc402ab
-class IndexedRegression(torch.nn.Module):
-    "A model `f(x) = w·x` (or any `fn(params, x)`) that reads its inputs from a table by row index (for tests)."
-    def __init__(self, x: Tensor, y: Tensor, params: dict[str, Tensor], fn):
-        super().__init__()
-        self.x, self.y, self.fn = x, y, fn
-        self.p = torch.nn.ParameterDict({k: torch.nn.Parameter(v.clone()) for k, v in params.items()})
-    def forward(self, idx): return self.fn(self.p, self.x[idx[:, 0]])
-
-def squared_loss_fn(model, input_ids):
-    "Per-sample ½ (y − f(x))², shaped (batch, 1) for devinterp."
-    return (0.5 * (model.y[input_ids[:, 0]] - model(input_ids)) ** 2)[:, None]
-
-def regression_data(n: int) -> list[dict]:
-    "Index 'sequences' `[i, 0]` for an `IndexedRegression` with `n` rows."
-    return [{"input_ids": torch.tensor([i, 0])} for i in range(n)]
-
-# %% ../nbs/06_llc.ipynb #c900d0d2
-def expected_quadratic_llc(h: np.ndarray, n_beta: float, gamma: float) -> float:
-    "Exact localized-posterior expectation of nβ(L − L*) for a quadratic loss with Hessian eigenvalues `h`."
-    return float(0.5 * np.sum(n_beta * h / (n_beta * h + gamma)))
-
-# %% ../nbs/06_llc.ipynb #2a312a05
-def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int = 801) -> float:
-    "E[nβ(L − L*)] under exp(−nβ L − γ/2 |w|²) for a 2-parameter loss `loss(a, b)` with L* = loss(0, 0), on a grid."
-    a = np.linspace(-radius, radius, n)
-    A, B = np.meshgrid(a, a, indexing="ij")
-    L = loss(A, B) - loss(0.0, 0.0)
-    logp = -n_beta * L - 0.5 * gamma * (A**2 + B**2)
-    p = np.exp(logp - logp.max())
-    return float(n_beta * (L * p).sum() / p.sum())
-
 # %% ../nbs/06_llc.ipynb #1b3577cb
 LOSS_VERSION = "answer-positions-rescaled/1"
 
@@ -345,8 +313,7 @@ def llc_key(checkpoint_sha: str, component: str, s: LLCSettings, data_key: dict)
 
 def sampling_data(run: Run, s: LLCSettings) -> tuple[Tensor, dict]:
     "The training lists the sampler uses at every checkpoint of `run`, and their description for the cache key."
-    from llc_nb.train import TrainData
-    tokens = TrainData(run.settings).train[:s.batch_size * s.init_loss_batches]
+    tokens = run.training_lists(s.batch_size * s.init_loss_batches)
     t = run.settings.task
     return tokens, dict(task=asdict(t), n=len(tokens))
 
@@ -421,21 +388,19 @@ def _row(step: int, component: str, est: LLCEstimate, key: str, s: LLCSettings) 
                 trace_h=est.trace_h, curvature_llc=est.curvature_llc, verdict=est.verdict,
                 warnings=" | ".join(est.warnings), key=key, **sampler_fields(s))
 
-def _trace_path(step: int, component: str, key: str) -> str: return f"llc/step_{step:08d}.{component}.{key}.safetensors"
-
 def estimate_step(run: Run, step: int, comps: list[str], s: LLCSettings, data: tuple[Tensor, dict] | None = None,
                   progress=None) -> list[tuple[LLCEstimate, dict]]:
     "LLC of each of `comps` at checkpoint `step`, from the cache where it matches; [(estimate, llc.csv row)] in order."
     tokens, data_key = data or sampling_data(run, s)
     _, meta = run.load_state(step)
     keys = {c: llc_key(meta["sha256"], c, s, data_key) for c in comps}
-    found = {c: run.load_arrays(_trace_path(step, c, keys[c])) for c in comps}
+    found = {c: run.load_arrays(trace_path(step, c, keys[c])) for c in comps}
     todo = [c for c in comps if found[c] is None or "hutchinson" not in found[c][0]]
     if todo:
         for c, (trace, init, h) in sample_components(run.model(step), run.task, tokens, todo, s, progress).items():
             sc = component_settings(s, c)
             arrays = dict(trace=trace, init_loss=np.array(init), hutchinson=h)
-            run.save_arrays(_trace_path(step, c, keys[c]), arrays, dict(key=keys[c], step=step, component=c,
+            run.save_arrays(trace_path(step, c, keys[c]), arrays, dict(key=keys[c], step=step, component=c,
                             settings=sampler_fields(sc), data=data_key, loss=LOSS_VERSION))
             found[c] = (arrays, {})
     out = []
@@ -494,7 +459,7 @@ def _steps_per_checkpoint(s: LLCSettings, comps: list[str]) -> int:
 def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
-    steps = llc_steps(run.steps, s.every) if steps is None else steps
+    steps = llc_steps(run.usable_steps(), s.every) if steps is None else steps
     data = sampling_data(run, s) if s.workers <= 1 else None
     table = run.table("llc")
     per = _steps_per_checkpoint(s, comps) if s.backend == "batched" else sum(_total_steps(component_settings(s, c)) for c in comps)
@@ -550,7 +515,7 @@ def default_grid(n_train: int) -> CalibrationGrid:
 def calibration_steps(run: Run) -> list[int]:
     "Early (the first checkpoint whose training loss is within 3× of the final one), middle and last checkpoint steps."
     m = run.metrics
-    steps = [s for s in run.steps if s in set(m.step)]
+    steps = [s for s in run.usable_steps() if s in set(m.step)]
     final = float(m.train_loss.iloc[-1])
     early = next(s for s, l in zip(m.step, m.train_loss) if l <= 3 * final and s in steps)
     mid = min(steps, key=lambda s: abs(s - (early + steps[-1]) / 2))
@@ -574,7 +539,7 @@ def _calibrate_one(run, step, component, grid, s, data, progress):
     cells = grid.cells()
     settings = [_cell_settings(s, component, c, grid) for c in cells]
     keys = [llc_key(meta["sha256"], component, cs, data_key) for cs in settings]
-    stored = [run.load_arrays(_trace_path(step, component, k)) for k in keys]
+    stored = [run.load_arrays(trace_path(step, component, k)) for k in keys]
     if any(x is None or "hutchinson" not in x[0] for x in stored):
         model = run.model(step)
         fm = FusedModel.of(model, run.task.list_len)
@@ -591,7 +556,7 @@ def _calibrate_one(run, step, component, grid, s, data, progress):
         h = fused_hutchinson(fm, model, tokens, component, max(s.hessian_probes, 8), s.seed, hc)
         for i, (cs, k) in enumerate(zip(settings, keys)):
             arrays = dict(trace=trace[i * grid.chains:(i + 1) * grid.chains], init_loss=np.array(init), hutchinson=h)
-            run.save_arrays(_trace_path(step, component, k), arrays, dict(key=k, step=step, component=component,
+            run.save_arrays(trace_path(step, component, k), arrays, dict(key=k, step=step, component=component,
                             settings=sampler_fields(component_settings(cs, component)), data=data_key, loss=LOSS_VERSION))
             stored[i] = (arrays, {})
     rows, traces = [], []
@@ -654,6 +619,7 @@ def recommend(table: pd.DataFrame) -> pd.DataFrame:
         t.loc[sel, "accepted_everywhere"] = bool(len(everywhere))
     return t
 
+# %% ../nbs/06_llc.ipynb #d366cf2a
 def _calibrate_worker(run_path: str, step: int, comp: str, grid: CalibrationGrid, s: LLCSettings):
     "One (checkpoint, component) of a calibration in a worker process, one torch thread."
     torch.set_num_threads(1)
@@ -686,6 +652,7 @@ def calibrate(run: Run, steps: list[int] | None = None, comps: tuple = ("full", 
     traces = [t for j in jobs for t in results[j][1]]
     return recommend(pd.DataFrame(rows)), dict(enumerate(traces))
 
+# %% ../nbs/06_llc.ipynb #2f5ea6a5
 def apply_recommendation(s: LLCSettings, table: pd.DataFrame) -> LLCSettings:
     "`s` with the recommended ε, nβ, γ of each calibrated kind; the sampler is the whole model's, the length the longest."
     rec = table[table.recommended].groupby("kind").first()
@@ -698,6 +665,18 @@ def stored_traces(run: Run, table: pd.DataFrame) -> dict:
     "The cached loss traces behind the rows of an llc table (by row position), for figures."
     out = {}
     for i, r in enumerate(table.itertuples()):
-        found = run.load_arrays(_trace_path(r.step, r.component, r.key))
+        found = run.load_arrays(trace_path(r.step, r.component, r.key))
         if found is not None: out[i] = found[0]["trace"]
     return out
+
+def calibration_summary(table: pd.DataFrame) -> str:
+    "Per kind of component: the recommended setting, whether it passes everywhere, and its verdict at each checkpoint."
+    lines = []
+    for kind, t in table[table.recommended].groupby("kind"):
+        r = t.iloc[0]
+        verdicts = ", ".join(f"step {x.step}: {x.verdict}{'' if x.accepted else ' (rejected)'} λ̂={x.llc_mean:.0f}±{x.llc_se:.0f}"
+                             for x in t.itertuples())
+        status = "accepted at every checkpoint" if r.accepted_everywhere else "NOT accepted everywhere: best available"
+        lines.append(f"{kind:5s} recommended {r.sampler} ε={r.lr:.3g} nβ={r.n_beta:.4g} γ={r.localization:g}, {r.burnin}+{r.draws} "
+                     f"steps ({status}); {verdicts}")
+    return "\n".join(lines)

@@ -6,7 +6,7 @@
 __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'step_axis', 'plot_training', 'draw_llc_points', 'verdict_legend', 'sampler_title',
            'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits', 'region_colours', 'plot_regions',
            'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png', 'Blitter', 'plot_curves',
-           'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure']
+           'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes']
 
 # %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
@@ -212,7 +212,7 @@ def plot_circuit_metrics(circuits: pd.DataFrame, metrics: list[str] | None = Non
             ax.legend(h + vh, l + vl, fontsize=5)
         else:
             for head, d in circuits[circuits.metric == name].sort_values("step").groupby("head"):
-                ax.plot(d.step, d.value, ".-", ms=3, color="k" if head == "all" else None, label=head)
+                ax.plot(d.step, d.value, ".-", ms=3, color="k" if head == "full" else None, label=head)
             ax.set_title(name, fontsize=9)
             if name == "val_loss": ax.set_yscale("log")
         step_axis(ax, int(circuits.step.max())); ax.grid(alpha=0.3); ax.tick_params(labelsize=7); ax.xaxis.label.set_size(7)
@@ -246,7 +246,7 @@ def plot_llc_structure(llc: pd.DataFrame, circuits: pd.DataFrame, metrics: tuple
     vh, vl = verdict_legend(llc)
     handles += vh; labels += vl
     ax2 = ax.twinx()
-    whole = circuits[circuits["head"] == "all"]
+    whole = circuits[circuits["head"] == "full"]
     for i, m in enumerate(metrics):
         d = whole[whole.metric == m].sort_values("step")
         h, = ax2.plot(d.step, d.value, "--", color=f"C{6 + i}", lw=2, label=m)
@@ -404,3 +404,62 @@ class StepFigure:
     def png(self, colours: int | None = None) -> bytes:
         "The current frame as PNG bytes."
         return self.blit.png(colours)
+
+# %% ../nbs/05_plots.ipynb #c97f57a5
+_STYLE = {"none": dict(color="C0", ls="-", marker=".", label="probe"),
+          "random_init": dict(color="C1", ls="--", marker=".", label="random-init copy"),
+          "shuffled_labels": dict(color="0.5", ls=":", marker=".", label="shuffled labels")}
+_TITLE = {"none": "probe (trained model)", "random_init": "random-init copy", "shuffled_labels": "shuffled labels"}
+
+def _hook_order(t: pd.DataFrame) -> list[str]:
+    return t.drop_duplicates("hook").sort_values(["layer", "hook"]).hook.tolist()
+
+def _lines(t: pd.DataFrame, x: str, metric: str, title: str) -> plt.Figure:
+    hooks = _hook_order(t)
+    panels = [None] if x == "hook" else hooks
+    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 0.5 * len(hooks)) if x == "hook" else 3.6 * len(panels) + 0.6, 3.2),
+                             squeeze=False, sharey=True, constrained_layout=True)
+    for ax, hook in zip(axes[0], panels):
+        d = t if hook is None else t[t.hook == hook]
+        for control, style in _STYLE.items():
+            c = d[d.control == control].groupby(x).value.mean()
+            if x == "hook": c = c.reindex(hooks)
+            if len(c): ax.plot(range(len(c)) if x == "hook" else c.index, c.values, **style)
+        ax.set_title(f"{hook} (layer {int(d.layer.iloc[0])})" if hook else "", fontsize=8)
+        ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
+        if x == "step": step_axis(ax, int(t.step.max()))
+        elif x == "hook": ax.set_xticks(range(len(hooks)), hooks, rotation=20, ha="right", fontsize=7)
+        else: ax.set_xlabel("output position" if x == "position" else x)
+    axes[0][0].set_ylabel(metric); axes[0][-1].legend(fontsize=8)
+    if title: fig.suptitle(title, fontsize=10)
+    return fig
+
+def _heatmaps(t: pd.DataFrame, metric: str, title: str) -> plt.Figure:
+    hooks = _hook_order(t); controls = [c for c in _STYLE if c in set(t.control)]
+    steps = sorted(t.step.unique())
+    fig, axes = plt.subplots(len(hooks), len(controls), figsize=(3.0 * len(controls) + 1, 2.4 * len(hooks) + 0.6),
+                             squeeze=False, sharex=True, sharey=True, constrained_layout=True)
+    for i, hook in enumerate(hooks):
+        for j, control in enumerate(controls):
+            d = t[(t.hook == hook) & (t.control == control)].pivot_table(index="step", columns="position", values="value")
+            d = d.reindex(steps)
+            ax = axes[i][j]
+            im = ax.imshow(d.values, aspect="auto", origin="lower", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
+            ax.set_xticks(range(d.shape[1]), [str(int(p)) for p in d.columns])
+            every = max(1, len(steps) // 8)
+            ax.set_yticks(range(0, len(steps), every), [str(s) for s in steps[::every]])
+            if i == 0: ax.set_title(_TITLE[control], fontsize=9)
+            if j == 0: ax.set_ylabel(f"layer {int(t[t.hook == hook].layer.iloc[0])}\nstep", fontsize=8)
+            if i == len(hooks) - 1: ax.set_xlabel("output position")
+    fig.colorbar(im, ax=axes, shrink=0.8, label=metric)
+    if title: fig.suptitle(title, fontsize=10)
+    return fig
+
+def plot_probes(table: pd.DataFrame, metric: str = "f1_macro", title: str = "") -> plt.Figure:
+    "The probe and its controls from a probe table: heatmaps over steps × positions, or lines."
+    t = table[table.metric == metric]
+    if t.empty: raise ValueError(f"table: no rows with metric {metric!r}")
+    by_position = "position" in t and t.position.notna().any()
+    over_steps = "step" in t and t.step.nunique() > 1
+    if by_position and over_steps: return _heatmaps(t, metric, title)
+    return _lines(t, "position" if by_position else "step" if over_steps else "hook", metric, title)

@@ -6,10 +6,9 @@ random-init and a shuffled-label control, at every checkpoint of a run."""
 # %% auto #0
 __all__ = ['CONTROLS', 'POOLINGS', 'GENRES', 'ALPHABET', 'GENRE_STUDY', 'ProbeError', 'resid_hooks', 'hook_layer', 'valid_hooks',
            'check_hooks', 'pool', 'check_pooling', 'collect_activations', 'encode_labels', 'split_indices', 'fit_probe',
-           'random_init_copy', 'probe_checkpoints', 'probe_model', 'tokenize_texts', 'probe_texts', 'plot_probes',
-           'trajectory_data', 'answer_chunks', 'probe_run', 'save_figure', 'decodable_from', 'probe_summary',
-           'genre_texts', 'chunk_texts', 'CharTokenizer', 'text_model_config', 'lm_loss', 'train_text_lm', 'load_lm',
-           'genre_study']
+           'random_init_copy', 'probe_checkpoints', 'probe_model', 'tokenize_texts', 'probe_texts', 'trajectory_data',
+           'answer_chunks', 'probe_run', 'save_figure', 'decodable_from', 'probe_summary', 'genre_texts', 'chunk_texts',
+           'CharTokenizer', 'text_model_config', 'lm_loss', 'train_text_lm', 'load_lm', 'genre_study']
 
 # %% ../nbs/08_probes.ipynb #10ae4b5b
 import json, random, re, warnings
@@ -33,7 +32,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .model import HookedTransformer, config_from_dict, make_model, torch_threads
-from .plots import step_axis
+from .plots import plot_probes, step_axis
 from .settings import ModelSettings
 from .store import Run, atomic_write, atomic_write_text, load_checkpoint, save_checkpoint
 from .tasks import ListTask, MixTask, make_dataset
@@ -279,65 +278,6 @@ def probe_texts(model: HookedTransformer,               # any causal HookedTrans
     return probe_model(model, tokens, mask, labels, hooks=hooks, pooling=pooling, controls=controls, seed=seed,
                        test_size=test_size, C=C, batch_size=batch_size)
 
-# %% ../nbs/08_probes.ipynb #79b89484
-_STYLE = {"none": dict(color="C0", ls="-", marker=".", label="probe"),
-          "random_init": dict(color="C1", ls="--", marker=".", label="random-init copy"),
-          "shuffled_labels": dict(color="0.5", ls=":", marker=".", label="shuffled labels")}
-_TITLE = {"none": "probe (trained model)", "random_init": "random-init copy", "shuffled_labels": "shuffled labels"}
-
-def _hook_order(t: pd.DataFrame) -> list[str]:
-    return t.drop_duplicates("hook").sort_values(["layer", "hook"]).hook.tolist()
-
-def _lines(t: pd.DataFrame, x: str, metric: str, title: str) -> plt.Figure:
-    hooks = _hook_order(t)
-    panels = [None] if x == "hook" else hooks
-    fig, axes = plt.subplots(1, len(panels), figsize=(max(4.5, 0.5 * len(hooks)) if x == "hook" else 3.6 * len(panels) + 0.6, 3.2),
-                             squeeze=False, sharey=True, constrained_layout=True)
-    for ax, hook in zip(axes[0], panels):
-        d = t if hook is None else t[t.hook == hook]
-        for control, style in _STYLE.items():
-            c = d[d.control == control].groupby(x).value.mean()
-            if x == "hook": c = c.reindex(hooks)
-            if len(c): ax.plot(range(len(c)) if x == "hook" else c.index, c.values, **style)
-        ax.set_title(f"{hook} (layer {int(d.layer.iloc[0])})" if hook else "", fontsize=8)
-        ax.set_ylim(0, 1.02); ax.grid(alpha=0.3)
-        if x == "step": step_axis(ax, int(t.step.max()))
-        elif x == "hook": ax.set_xticks(range(len(hooks)), hooks, rotation=20, ha="right", fontsize=7)
-        else: ax.set_xlabel("output position" if x == "position" else x)
-    axes[0][0].set_ylabel(metric); axes[0][-1].legend(fontsize=8)
-    if title: fig.suptitle(title, fontsize=10)
-    return fig
-
-def _heatmaps(t: pd.DataFrame, metric: str, title: str) -> plt.Figure:
-    hooks = _hook_order(t); controls = [c for c in _STYLE if c in set(t.control)]
-    steps = sorted(t.step.unique())
-    fig, axes = plt.subplots(len(hooks), len(controls), figsize=(3.0 * len(controls) + 1, 2.4 * len(hooks) + 0.6),
-                             squeeze=False, sharex=True, sharey=True, constrained_layout=True)
-    for i, hook in enumerate(hooks):
-        for j, control in enumerate(controls):
-            d = t[(t.hook == hook) & (t.control == control)].pivot_table(index="step", columns="position", values="value")
-            d = d.reindex(steps)
-            ax = axes[i][j]
-            im = ax.imshow(d.values, aspect="auto", origin="lower", vmin=0, vmax=1, cmap="viridis", interpolation="nearest")
-            ax.set_xticks(range(d.shape[1]), [str(int(p)) for p in d.columns])
-            every = max(1, len(steps) // 8)
-            ax.set_yticks(range(0, len(steps), every), [str(s) for s in steps[::every]])
-            if i == 0: ax.set_title(_TITLE[control], fontsize=9)
-            if j == 0: ax.set_ylabel(f"layer {int(t[t.hook == hook].layer.iloc[0])}\nstep", fontsize=8)
-            if i == len(hooks) - 1: ax.set_xlabel("output position")
-    fig.colorbar(im, ax=axes, shrink=0.8, label=metric)
-    if title: fig.suptitle(title, fontsize=10)
-    return fig
-
-def plot_probes(table: pd.DataFrame, metric: str = "f1_macro", title: str = "") -> plt.Figure:
-    "The probe and its controls from a probe table: heatmaps over steps × positions, or lines."
-    t = table[table.metric == metric]
-    if t.empty: raise ProbeError(f"table: no rows with metric {metric!r}")
-    by_position = "position" in t and t.position.notna().any()
-    over_steps = "step" in t and t.step.nunique() > 1
-    if by_position and over_steps: return _heatmaps(t, metric, title)
-    return _lines(t, "position" if by_position else "step" if over_steps else "hook", metric, title)
-
 # %% ../nbs/08_probes.ipynb #6028be64
 def trajectory_data(run: Run, n_lists: int = 3000) -> tuple[Int[Tensor, "n seq"], list[str]]:
     "The first `n_lists` sequences drawn with a mixture run's validation seed (never trained on) and their kinds."
@@ -371,7 +311,7 @@ def probe_run(run: Run,                                  # a run of the mixture 
     "Probe every checkpoint of a mixture run for the kind of each sequence, at each output position; writes probes.csv."
     tokens, kinds = trajectory_data(run, n_lists)
     check_pooling(pooling)
-    steps = run.steps if steps is None else list(steps)
+    steps = run.usable_steps() if steps is None else list(steps)
     if missing := [s for s in steps if s not in run.steps]: raise ProbeError(f"{run.path}: no checkpoint at step(s) {missing}")
     if not steps: raise ProbeError(f"{run.path}: no checkpoints yet")
     masks = answer_chunks(run.task, n_lists, range(run.task.list_len) if positions is None else positions)
@@ -380,7 +320,7 @@ def probe_run(run: Run,                                  # a run of the mixture 
                                 test_size, C, progress=progress, total=len(steps))
     run.write_table("probes", tab)
     title = f"{run.path.name}: which task each sequence follows (macro F1, {test_size:.0%} of {n_lists} lists held out)"
-    save_figure(plot_probes(tab, title=title), run.path/"probes.png")
+    run.save_figure("probes", plot_probes(tab, title=title))
     return tab
 
 def save_figure(fig: plt.Figure, path: Path) -> Path:

@@ -15,54 +15,19 @@ import matplotlib.pyplot as plt
 import numpy as np
 
 import llc_nb
-from .explorer import RunView, table_html
+from .view import RunView, table_html
 from .plots import figure_png, plot_circuit_metrics, plot_regions, plot_training
 from .store import Run, atomic_write_text
 from .tasks import answer_targets
 
 # %% ../nbs/11_report.ipynb #15beaa8f
-_SLIDER_CSS = """<style>
-.llcnb-slider{font-family:system-ui,sans-serif;font-size:14px;margin:0.5em 0}
-.llcnb-slider .llcnb-controls{display:flex;align-items:center;gap:0.5em;margin-bottom:0.4em}
-.llcnb-slider .llcnb-range{flex:0 1 28em}
-.llcnb-slider .llcnb-step{font-weight:bold;min-width:7em}
-.llcnb-slider .llcnb-count{color:#666}
-.llcnb-slider button{font:inherit;padding:0.1em 0.6em}
-.llcnb-slider .llcnb-frame img{max-width:100%;height:auto;vertical-align:top}
-.llcnb-slider .llcnb-row{display:flex;flex-wrap:wrap;gap:1em;align-items:flex-start}
-.llcnb-slider table{border-collapse:collapse;font-size:12px}
-.llcnb-slider td,.llcnb-slider th{padding:1px 6px;text-align:right}
-.llcnb-slider tr:nth-child(even){background:#f4f4f4}
-</style>"""
+def _asset(name: str) -> str:
+    "A file of the package's `assets/` folder (the slider's CSS and JavaScript), as text."
+    from importlib.resources import files
+    return files("llc_nb").joinpath("assets", name).read_text()
 
-_SLIDER_JS = """<script>(function () {
-  var root = document.getElementById("%(id)s");
-  if (!root || root.dataset.ready) return;
-  root.dataset.ready = "1";
-  var frames = root.querySelectorAll(":scope > .llcnb-frames > .llcnb-frame");
-  var range = root.querySelector(".llcnb-range"), label = root.querySelector(".llcnb-step"),
-      count = root.querySelector(".llcnb-count"), play = root.querySelector(".llcnb-play"), timer = null;
-  function show(i) {
-    i = Math.max(0, Math.min(frames.length - 1, i | 0));
-    for (var k = 0; k < frames.length; k++) frames[k].hidden = k !== i;
-    range.value = i; label.textContent = frames[i].dataset.label;
-    count.textContent = (i + 1) + " / " + frames.length; root.dataset.index = i;
-  }
-  function stop() { if (timer) clearInterval(timer); timer = null; play.textContent = "\\u25B6 play"; }
-  range.addEventListener("input", function () { stop(); show(+range.value); });
-  root.querySelector(".llcnb-prev").addEventListener("click", function () { stop(); show(+range.value - 1); });
-  root.querySelector(".llcnb-next").addEventListener("click", function () { stop(); show(+range.value + 1); });
-  play.addEventListener("click", function () {
-    if (timer) return stop();
-    if (+range.value >= frames.length - 1) show(0);
-    play.textContent = "\\u275A\\u275A pause";
-    timer = setInterval(function () {
-      if (+range.value >= frames.length - 1) return stop();
-      show(+range.value + 1);
-    }, %(interval)d);
-  });
-  show(+range.value);
-})();</script>"""
+_SLIDER_CSS = _asset("slider.css").strip()        # a <style> element
+_SLIDER_JS = _asset("slider.js").strip()          # a <script> element, %(id)s and %(interval)s filled per slider
 
 def png_img(png: bytes, alt: str = "", cls: str = "llcnb-img") -> str:
     "An `<img>` element holding `png` as a base64 data URI."

@@ -192,8 +192,14 @@ def _read_ini(text: str, source: str) -> dict[str, dict[str, str]]:
     except configparser.Error as e: raise SettingsError(f"{source}: not a valid ini file ({str(e).splitlines()[0]})") from None
     return {sec: dict(cp[sec]) for sec in cp.sections()}
 
-def load_settings(path: str | Path | None = None, overrides: list[str] | None = None) -> Settings:
-    "Settings from the ini file at `path` (None: the defaults) with `section.key=value` overrides applied."
+def load_settings(path: str | Path | None = None,  # an ini file; None: the built-in defaults
+                  overrides: list[str] | None = None,  # `section.key=value` strings, applied last
+                  profile: str | None = None,          # a name in `PROFILES`, applied before `overrides`
+                 ) -> Settings:
+    "Settings from the ini file at `path`, then a profile's overrides, then `overrides`."
+    if profile is not None and profile not in PROFILES:
+        raise SettingsError(f"profile: unknown profile {profile!r} (have {', '.join(PROFILES)})")
+    overrides = (PROFILES[profile] if profile else []) + list(overrides or [])
     base = Settings()
     if path is not None:
         p = Path(path)
@@ -234,4 +240,6 @@ PROFILES = dict(
     quick=["task.n_train=20000", "task.n_val=2000", "train.steps=300", "train.checkpoints=8",
            "train.log_checkpoints=3", "train.eval_size=2000", "llc.chains=2", "llc.draws=50", "llc.burnin=20",
            "llc.init_loss_batches=8"],
+    tiny=["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
+          "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003"],
 )

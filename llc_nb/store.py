@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['FORMAT', 'CheckpointError', 'RunError', 'atomic_write', 'atomic_write_text', 'tensors_sha256', 'save_checkpoint',
-           'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run']
+           'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run', 'trace_path']
 
 # %% ../nbs/03_store.ipynb #4ef100de
-import hashlib, json, os, platform, re, subprocess, time
+import hashlib, json, os, platform, re, subprocess, sys, time
 from pathlib import Path
 
 import pandas as pd
@@ -20,7 +20,7 @@ from transformer_lens import HookedTransformer
 import llc_nb
 from .model import config_from_dict, config_to_dict, make_model, model_config
 from .settings import Settings, load_settings
-from .tasks import ListTask, make_task
+from .tasks import ListTask, make_dataset, make_task
 
 # %% ../nbs/03_store.ipynb #11762d35
 class CheckpointError(ValueError):
@@ -206,6 +206,16 @@ def model(self: Run, step: int | None = None) -> HookedTransformer:
     return model.eval()
 
 @patch
+def optimizer_path(self: Run, step: int) -> Path:
+    "Where the optimiser state that a resume from `step` needs lives (only the newest is kept)."
+    return self.path/"resume"/f"optimizer_step_{step:08d}.safetensors"
+
+@patch(as_prop=True)
+def optimizer_steps(self: Run) -> list[int]:
+    "Steps with a stored optimiser state, ascending."
+    return sorted(int(p.stem.split("_")[-1]) for p in (self.path/"resume").glob("optimizer_step_*.safetensors"))
+
+@patch
 def check(self: Run) -> dict[int, str]:
     "Every checkpoint that fails to load, with the reason; empty when all are good."
     bad = {}
@@ -226,6 +236,12 @@ def write_table(self: Run, name: str, df: pd.DataFrame) -> Path:
     "Replace the table `<name>.csv` atomically."
     return atomic_write(self.path/f"{name}.csv", lambda p: df.to_csv(p, index=False))
 
+@patch
+def training_lists(self: Run, n: int | None = None) -> torch.Tensor:
+    "The first `n` (default: all) of the run's training sequences, exactly as training saw them (label noise included)."
+    t = self.settings.task
+    return make_dataset(self.task, t.n_train, t.train_seed, t.label_noise)[:n]
+
 @patch(as_prop=True)
 def metrics(self: Run) -> pd.DataFrame:
     "The training metrics at every checkpoint."
@@ -243,6 +259,10 @@ def write_settings(self: Run, s: Settings) -> Path:
     return p
 
 # %% ../nbs/03_store.ipynb #49c36d89
+def trace_path(step: int, component: str, key: str) -> str:
+    "Where the sampling traces of one LLC estimate live in a run (relative to it): one file per checkpoint, component and settings key."
+    return f"llc/step_{step:08d}.{component}.{key}.safetensors"
+
 @patch
 def save_arrays(self: Run, relpath: str, arrays: dict, meta: dict) -> Path:
     "Save named numpy/torch arrays and a JSON-able `meta` to `<run>/<relpath>` atomically."
@@ -259,6 +279,30 @@ def load_arrays(self: Run, relpath: str) -> tuple[dict, dict] | None:
         with safe_open(str(p), "pt") as f: meta = json.loads((f.metadata() or {})["meta"])
     except (SafetensorError, OSError, KeyError, ValueError): return None
     return {k: v.numpy() for k, v in tensors.items()}, meta
+
+# %% ../nbs/03_store.ipynb #49e594cd
+_WARNED: set = set()
+
+@patch
+def usable_steps(self: Run, steps: list[int] | None = None) -> list[int]:
+    "The checkpoint steps (of `steps`, default all) that load; the others are warned about and recorded in run.json."
+    steps = self.steps if steps is None else steps
+    good, bad = [], {}
+    for s in steps:
+        try: self.load_state(s); good.append(s)
+        except CheckpointError as e: bad[s] = str(e)
+    for s, why in bad.items():
+        if (self.path, why) not in _WARNED:
+            _WARNED.add((self.path, why)); print(f"llc-nb: warning: skipping checkpoint {why}", file=sys.stderr)
+    old = {int(k): v for k, v in self.info.get("skipped", {}).items()}
+    new = {**{k: v for k, v in old.items() if k not in steps}, **bad}
+    if new != old: self.update_info(skipped={str(k): v for k, v in sorted(new.items())})
+    return good
+
+@patch(as_prop=True)
+def skipped(self: Run) -> dict[int, str]:
+    "The checkpoint files the last `usable_steps` found unusable, with the reason."
+    return {int(k): v for k, v in self.info.get("skipped", {}).items()}
 
 # %% ../nbs/03_store.ipynb #38a3904c
 @patch

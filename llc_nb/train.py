@@ -92,7 +92,7 @@ class TrainData:
 # %% ../nbs/04_train.ipynb #696ab337
 def _resume_point(run: Run) -> int | None:
     "The newest step with both a loadable checkpoint and an optimiser state, or None."
-    opt_steps = {int(p.stem.split("_")[-1]) for p in (run.path/"resume").glob("optimizer_step_*.safetensors")}
+    opt_steps = set(run.optimizer_steps)
     for step in reversed(run.steps):
         if step in opt_steps:
             try: run.load_state(step); return step
@@ -101,12 +101,12 @@ def _resume_point(run: Run) -> int | None:
 
 def _write_checkpoint(run: Run, model, opt, step: int, row: dict, rows: list):
     "Persist everything that a resume from `step` needs, in a crash-safe order."
-    save_optimizer(run.path/"resume"/f"optimizer_step_{step:08d}.safetensors", opt, step)
+    save_optimizer(run.optimizer_path(step), opt, step)
     rows.append(row)
     run.write_table("metrics", pd.DataFrame(rows))
     save_checkpoint(run.checkpoint_path(step), model, step)
-    for p in (run.path/"resume").glob("optimizer_step_*.safetensors"):
-        if p.name != f"optimizer_step_{step:08d}.safetensors": p.unlink()
+    for old in run.optimizer_steps:
+        if old != step: run.optimizer_path(old).unlink()
 
 # %% ../nbs/04_train.ipynb #4fdcfc29
 def train(settings: Settings | None = None, out=None, resume: bool = False, progress: bool = True) -> Run:
@@ -131,7 +131,7 @@ def _train(run: Run, s: Settings, progress: bool) -> Run:
     if start is not None:
         state, _ = run.load_state(start)
         model.load_state_dict(state, strict=True)
-        load_optimizer(run.path/"resume"/f"optimizer_step_{start:08d}.safetensors", opt)
+        load_optimizer(run.optimizer_path(start), opt)
         m = run.metrics
         rows = m[m.step <= start].to_dict("records") if len(m) else []
         elapsed = float(rows[-1]["elapsed_s"]) if rows else 0.0
@@ -189,4 +189,5 @@ def summary(run: Run) -> str:
         last = m.iloc[-1]
         lines.append(f"final      step {int(last.step)}: train_loss {last.train_loss:.4f}  val_loss {last.val_loss:.4f}  "
                      f"val_acc {last.val_acc:.4f}")
+    if run.skipped: lines.append(f"skipped    {len(run.skipped)} unreadable checkpoint file(s) at step(s) {sorted(run.skipped)}")
     return "\n".join(lines)

@@ -10,8 +10,8 @@ ROOT = Path(__file__).resolve().parents[1]
 # tiny models run fastest on one thread (the toolkit's thread policy); tests seed explicitly
 torch.set_num_threads(1)
 
-TINY = ["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
-        "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003"]
+from llc_nb.settings import PROFILES
+TINY = PROFILES["tiny"]   # the tiny model and task of every test
 
 
 def set_args(overrides):

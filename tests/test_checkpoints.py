@@ -83,5 +83,31 @@ def test_pickle_is_never_unpickled(run, tmp_path):
 def test_cli_info_names_bad_file(run):
     p = run.checkpoint_path(10); p.write_bytes(p.read_bytes()[:-7])
     r = llc_nb("info", run.path)
-    assert r.returncode == 1
+    assert r.returncode == 3
     assert "step_00000010.safetensors" in r.stdout and "val_acc" in r.stdout
+
+
+SHORT_LLC = ["--set", "llc.chains=2", "--set", "llc.draws=10", "--set", "llc.burnin=5", "--set", "llc.init_loss_batches=2",
+             "--set", "llc.hessian_probes=0", "--set", "llc.workers=1", "--set", "llc.batch_size=64", "--set", "llc.every=1"]
+
+
+def test_bad_files_are_skipped_by_every_analysis(run):
+    "A truncated checkpoint and a valid safetensors file that is not a checkpoint, among good ones: skipped, named, exit 3."
+    from safetensors.torch import save_file
+    p = run.checkpoint_path(1); p.write_bytes(p.read_bytes()[:400])
+    save_file({"x": torch.zeros(3)}, str(run.checkpoint_path(5)))
+    good = [0, 10]
+    for cmd in (["analyze", run.path, "--lists", "100", "--no-progress"], ["llc", run.path, "--no-progress", *SHORT_LLC],
+                ["report", run.path]):
+        r = llc_nb(*cmd)
+        assert r.returncode == 3, (cmd, r.stderr)
+        warned = [l for l in r.stderr.splitlines() if l.startswith("llc-nb: warning: skipping checkpoint")]
+        assert len(warned) == 2 and "step_00000001.safetensors" in warned[0] and "step_00000005.safetensors" in warned[1], r.stderr
+        assert "2 unreadable checkpoint file(s) skipped" in r.stderr
+    assert sorted(Run(run.path).table("circuits").step.unique()) == good
+    assert sorted(Run(run.path).table("llc").step.unique()) == good
+    page = (run.path/"report.html").read_text()
+    assert page.count('class="llcnb-frame"') == len(good)
+    assert sorted(Run(run.path).skipped) == [1, 5]
+    r = llc_nb("info", run.path)
+    assert r.returncode == 3 and "not a readable safetensors checkpoint" in r.stdout and "not an llc_nb checkpoint" in r.stdout

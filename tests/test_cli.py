@@ -57,7 +57,7 @@ def test_train_then_run_is_idempotent(tmp_path, tiny):
     before = (out/"checkpoints"/"step_00000040.safetensors").read_bytes()
     # `run` on the finished run does nothing and says so
     r = llc_nb("run", "--out", out, "--no-progress", "--no-llc", *args)
-    assert r.returncode == 0 and "already trained" in r.stderr
+    assert r.returncode == 0 and "already trained" in r.stdout + r.stderr
     assert f"report       {out/'report.html'}" in r.stdout and "CheckpointExplorer(" in r.stdout
     assert "no LLC estimates" in (out/"report.html").read_text()          # the report says what is missing
     assert (out/"checkpoints"/"step_00000040.safetensors").read_bytes() == before

@@ -15,7 +15,8 @@ import pytest
 from conftest import TINY, llc_nb
 from llc_nb.circuits import analyze_run
 from llc_nb.cli import main
-from llc_nb.explorer import CheckpointExplorer, RunView
+from llc_nb.explorer import CheckpointExplorer
+from llc_nb.view import RunView
 from llc_nb.report import run_slider, slider_html, write_report
 from llc_nb.settings import load_settings
 from llc_nb.store import Run, RunError
@@ -57,9 +58,9 @@ def test_three_heads_every_step_updates_every_panel(runs):
     for panel in zip(*shown): assert len(set(panel)) == len(run.steps)   # every panel differs at every step
     last = run.steps[-1]
     t = ex.view.step_table(last)
-    assert list(t.columns) == ["model", "l0h0", "l0h1", "l0h2"]
-    assert t.loc["llc", "model"] == last / 10 and t.loc["llc", "l0h2"] == last / 10 + 3
-    assert t.loc["val_loss", "model"] == run.metrics.val_loss.iloc[-1]   # training's metric, not the analysis's
+    assert list(t.columns) == ["full", "l0h0", "l0h1", "l0h2"]
+    assert t.loc["llc", "full"] == last / 10 and t.loc["llc", "l0h2"] == last / 10 + 3
+    assert t.loc["val_loss", "full"] == run.metrics.val_loss.iloc[-1]   # training's metric, not the analysis's
     assert {"arrangement", "numbers owned", "ov_symmetry", "ablation_dloss", "attn_correct"} <= set(t.index)
     assert "l0h2" in ex.table.value and "llc_std" in ex.table.value
     assert ex.show(run.steps[1]) and ex.slider.value == 1 and ex.step == run.steps[1]
@@ -72,7 +73,7 @@ def test_one_head_without_llc_or_circuits_says_so(runs):
     assert [n.split(":")[0] for n in ex.view.notes] == ["no LLC estimates", "no circuit analysis"]
     assert f"llc-nb llc {run.path}" in ex.table.value
     t = ex.view.step_table(run.steps[-1])
-    assert list(t.index) == ["val_loss", "val_acc"] and list(t.columns) == ["model", "l0h0"]
+    assert list(t.index) == ["val_loss", "val_acc"] and list(t.columns) == ["full", "l0h0"]
     notes = [n.get_text() for n in ex.view.figure.notes]
     assert notes[0].startswith("no circuit analysis") and notes[2] == "" and notes[-1].startswith("no circuit analysis")
     assert "no LLC estimates" in ex.view.curves.axes[0].texts[0].get_text()
@@ -116,13 +117,18 @@ def test_corrupt_checkpoint_and_stale_circuits(runs, tmp_path):
     run = Run(path)
     last = run.checkpoint_path(run.steps[-1])
     data = bytearray(last.read_bytes()); data[-10] ^= 0xFF; last.write_bytes(bytes(data))
-    ex = CheckpointExplorer(path)
+    ex = CheckpointExplorer(path)                           # the corrupt checkpoint is skipped, and the view says so
     assert ex.view.circuit_steps == [] and any("no circuit analysis" in n for n in ex.view.notes)
+    assert ex.view.steps == run.steps[:-1] and any(f"unreadable checkpoint file(s) at step(s) [{run.steps[-1]}]" in n for n in ex.view.notes)
+    assert not ex.show(run.steps[-1]) and "\n" not in ex.message
     curves = ex.curves.value
-    assert ex.show(run.steps[-1])                            # the step changes; the attention panel cannot be drawn
-    assert last.name in ex.message and "corrupt" in ex.message and "\n" not in ex.message
-    assert ex.curves.value != curves and ex.prediction == []
-    assert ex.view.figure.notes[2].get_text() == "checkpoint unreadable"
+    assert ex.show(run.steps[-2]) and ex.curves.value != curves
+    last.write_bytes(b"")                                    # a checkpoint that breaks after the view was opened
+    ex2 = CheckpointExplorer(path, step=run.steps[0])
+    run.checkpoint_path(run.steps[-2]).write_bytes(b"")
+    assert ex2.show(run.steps[-2])                           # the step changes; the attention panel cannot be drawn
+    assert run.checkpoint_path(run.steps[-2]).name in ex2.message and "\n" not in ex2.message
+    assert ex2.prediction == [] and ex2.view.figure.notes[2].get_text() == "checkpoint unreadable"
 
 
 def test_sliders_are_self_contained_and_do_not_collide(runs):

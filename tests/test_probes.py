@@ -9,8 +9,9 @@ import pytest
 import torch
 
 from llc_nb.model import HookedTransformer, make_model, model_config
+from llc_nb.plots import plot_probes
 from llc_nb.probes import (ALPHABET, CONTROLS, GENRES, CharTokenizer, ProbeError, chunk_texts, collect_activations,
-                           genre_texts, plot_probes, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks,
+                           genre_texts, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks,
                            tokenize_texts)
 from llc_nb.settings import ModelSettings, load_settings
 from llc_nb.tasks import SortTask
@@ -19,15 +20,14 @@ from llc_nb.train import train
 # a user's own HookedTransformer is built directly here, which TransformerLens 3.9 warns about
 pytestmark = pytest.mark.filterwarnings("ignore:HookedTransformer is deprecated:DeprecationWarning")
 
-TINY_MIX = ["task.name=mix", "task.list_len=4", "task.max_value=9", "task.n_train=4000", "task.n_val=900",
-            "model.n_layers=2", "model.d_model=32", "model.d_head=16", "train.steps=400", "train.batch_size=128",
-            "train.checkpoints=3", "train.log_checkpoints=0", "train.eval_size=500", "train.lr=0.003",
+TINY_MIX = ["task.name=mix", "task.n_train=4000", "task.n_val=900", "model.n_layers=2", "train.steps=400",
+            "train.batch_size=128", "train.checkpoints=3", "train.log_checkpoints=0", "train.eval_size=500",
             "train.lr_schedule=constant"]
 
 
 @pytest.fixture(scope="module")
 def mix_run(tmp_path_factory):
-    return train(load_settings(overrides=TINY_MIX), tmp_path_factory.mktemp("probes")/"mix", progress=False)
+    return train(load_settings(profile="tiny", overrides=TINY_MIX), tmp_path_factory.mktemp("probes")/"mix", progress=False)
 
 
 @pytest.fixture(scope="module")
