@@ -39,12 +39,14 @@ def token_inputs(model: HookedTransformer, side: str = "src", task: ListTask | N
     x = x + model.W_pos[_positions(model, task, side)].mean(0)
     return model.blocks[layer].ln1(x) if model.cfg.normalization_type else x
 
+# %% ../nbs/07_circuits.ipynb #43a27ea6
 def unembed_matrix(model: HookedTransformer, final_scale: float = 1.0) -> Float[Tensor, "d_model vocab"]:
     "`W_U` with `ln_final`'s centering and weight folded in, divided by `final_scale`."
     if model.cfg.normalization_type is None: return model.W_U / final_scale
     W = model.W_U * model.ln_final.w[:, None]
     return (W - W.mean(0, keepdim=True)) / final_scale   # centering x is centering W_U's rows: (x - x̄)·W = x·(W - W̄)
 
+# %% ../nbs/07_circuits.ipynb #272f2d8a
 @torch.no_grad()
 def ov_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None, ln: bool = True,
                final_scale: float = 1.0, factored: bool = False) -> Float[Tensor, "src out"] | FactoredMatrix:
@@ -54,6 +56,7 @@ def ov_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTa
     fm = FactoredMatrix(src @ model.W_V[layer, head], model.W_O[layer, head] @ W_U)
     return fm if factored else fm.AB
 
+# %% ../nbs/07_circuits.ipynb #97be0295
 @torch.no_grad()
 def qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None,
                ln: bool = True, factored: bool = False) -> Float[Tensor, "dst src"] | FactoredMatrix:
@@ -65,6 +68,7 @@ def qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTa
     k = token_inputs(model, "src", task, layer) @ model.W_K[layer, head] + model.b_K[layer, head]
     return q @ k.T / model.cfg.attn_scale
 
+# %% ../nbs/07_circuits.ipynb #727ccbf9
 @torch.no_grad()
 def pos_qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None,
                    ln: bool = True) -> Float[Tensor, "dst_pos src"]:
@@ -100,10 +104,12 @@ def copy_scores(ov: Float[Tensor, "heads vocab vocab"], n_numbers: int) -> np.nd
     ov = torch.as_tensor(ov)[:, :n_numbers, :n_numbers].double()
     return (ov.diagonal(dim1=1, dim2=2) - ov.mean(2)).numpy()
 
+# %% ../nbs/07_circuits.ipynb #04a57dc0
 def owners(scores: np.ndarray) -> np.ndarray:
     "The head with the largest copy score, per number."
     return np.asarray(scores).argmax(0)
 
+# %% ../nbs/07_circuits.ipynb #d1da99f7
 def vocabulary_regions(scores: np.ndarray) -> list[tuple[int, int, int]]:
     "Maximal runs of numbers owned by one head, as `(head, first, last)`."
     own, out, start = owners(scores), [], 0
@@ -112,10 +118,12 @@ def vocabulary_regions(scores: np.ndarray) -> list[tuple[int, int, int]]:
             out.append((int(own[start]), start, t - 1)); start = t
     return out
 
+# %% ../nbs/07_circuits.ipynb #06492bd9
 def coverage(scores: np.ndarray) -> np.ndarray:
     "Fraction of numbers each head owns."
     return np.bincount(owners(scores), minlength=len(scores)) / np.shape(scores)[1]
 
+# %% ../nbs/07_circuits.ipynb #8149b60c
 def overlap(scores: np.ndarray) -> float:
     "Mean pairwise weighted Jaccard index of the heads' positive copy scores (NaN for one head)."
     c = np.clip(np.asarray(scores, dtype=float), 0, None)
@@ -123,6 +131,7 @@ def overlap(scores: np.ndarray) -> float:
             for a in range(len(c)) for b in range(a + 1, len(c))]
     return float(np.mean(vals)) if vals else float("nan")
 
+# %% ../nbs/07_circuits.ipynb #ca6dee93
 def head_roles(scores: np.ndarray) -> pd.DataFrame:
     "Per head: coverage, regions owned, `copy_own` (copies on its own numbers) and `suppress_other` (negative elsewhere)."
     scores, own = np.asarray(scores), owners(scores)
@@ -136,6 +145,7 @@ def head_roles(scores: np.ndarray) -> pd.DataFrame:
                          mean_score=scores[h].mean()))
     return pd.DataFrame(rows)
 
+# %% ../nbs/07_circuits.ipynb #294fa7c9
 def arrangement(scores: np.ndarray, min_share: float = 0.1, max_overlap: float = 0.1) -> str:
     "`splitting`, `copy-suppression`, `single-head` or `mixed` (see above)."
     roles = head_roles(scores)
@@ -217,6 +227,7 @@ def final_scale(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "b
     _, cache = model.run_with_cache(tokens, names_filter="ln_final.hook_scale")
     return cache["ln_final.hook_scale"][:, task.list_len:-1].mean().item()
 
+# %% ../nbs/07_circuits.ipynb #a1f855c0
 @torch.no_grad()
 def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"]) -> tuple[pd.DataFrame, dict]:
     "Every circuit metric of `model` on `tokens`: a tidy (head, metric, value) table and the arrays behind it."
@@ -263,6 +274,7 @@ def data_features(run: Run) -> pd.DataFrame:
 def _analysis_meta(run: Run, n_lists: int) -> dict:
     return dict(version=ANALYSIS_VERSION, n_lists=n_lists, val_seed=run.settings.task.val_seed)
 
+# %% ../nbs/07_circuits.ipynb #89ef2ca4
 def analyze_run(run: Run, steps: list[int] | None = None, n_lists: int = 2000, progress: bool = True) -> pd.DataFrame:
     "Circuit metrics at every checkpoint (or `steps`): writes circuits.csv, circuits.safetensors and data_gaps.csv."
     steps = run.usable_steps() if steps is None else sorted(steps)
@@ -291,11 +303,13 @@ def analyze_run(run: Run, steps: list[int] | None = None, n_lists: int = 2000, p
     run.write_table("data_gaps", data_features(run))
     return table
 
+# %% ../nbs/07_circuits.ipynb #8ee0f808
 def pick_steps(steps: list[int], k: int = 5) -> list[int]:
     "`k` checkpoints spread evenly over the list of steps (so over log-spaced early and linear late checkpoints)."
     idx = np.unique(np.linspace(0, len(steps) - 1, min(k, len(steps))).round().astype(int))
     return [steps[i] for i in idx]
 
+# %% ../nbs/07_circuits.ipynb #616e284e
 def circuit_arrays(run: Run) -> tuple[list[int], dict]:
     "The steps and arrays `analyze_run` stored (`ov`, `qk`, `pos_qk`, `copy_scores`, `attention`; first axis = step)."
     got = run.load_arrays("circuits.safetensors")

@@ -286,6 +286,7 @@ def estimate_from_traces(trace: np.ndarray, init_loss: float, s: LLCSettings, ch
     est.verdict = regime_verdict(est, s.chains)
     return est
 
+# %% ../nbs/06_llc.ipynb #fdda49fa
 def module_hutchinson(model, dataset, loss_fn, masks, probes: int, batch: int = 1024, seed: int = 0) -> np.ndarray:
     "Hutchinson samples of tr(H) of any module's loss on the first `batch` items, restricted to the sampled weights."
     inputs = torch.stack([d["input_ids"] for d in dataset])[:batch]
@@ -293,6 +294,7 @@ def module_hutchinson(model, dataset, loss_fn, masks, probes: int, batch: int = 
     idx = torch.arange(len(inputs))[None].repeat(probes, 1)
     return hutchinson_trace(module_chain_loss(model, loss_fn, inputs), center, _module_masks(model, masks, probes), idx, seed)
 
+# %% ../nbs/06_llc.ipynb #41a39e01
 def estimate_llc(model: torch.nn.Module, dataset: list[dict], loss_fn: LossFn, s: LLCSettings,
                  masks=None, chance_loss: float | None = None) -> LLCEstimate:
     "Estimate the LLC of `model` at its current weights by SGLD (`s.backend`): any model, dataset and per-token loss."
@@ -410,6 +412,7 @@ def estimate_step(run: Run, step: int, comps: list[str], s: LLCSettings, data: t
         out.append((est, _row(step, c, est, keys[c], sc)))
     return out
 
+# %% ../nbs/06_llc.ipynb #f7e9d409
 def estimate_checkpoint(run: Run, step: int, component: str, s: LLCSettings, data: tuple[Tensor, dict] | None = None
                         ) -> tuple[LLCEstimate, dict]:
     "LLC of one `component` at checkpoint `step` (see `estimate_step`)."
@@ -448,6 +451,7 @@ def _jobs(run: Run, s: LLCSettings, steps, comps, data, workers: int, bar=None):
             for f in futs: f.cancel()
             raise
 
+# %% ../nbs/06_llc.ipynb #96f8b782
 def estimate_run(run: Run, s: LLCSettings | None = None, steps: list[int] | None = None, progress: bool = True) -> pd.DataFrame:
     "LLC of every requested component at every `every`-th checkpoint (or at `steps`) of `run`; writes and returns llc.csv."
     with torch_threads(run.settings.run.threads):
@@ -476,6 +480,7 @@ def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool) -> pd.DataFra
     bar.close()
     return table.reset_index(drop=True)
 
+# %% ../nbs/06_llc.ipynb #c856955a
 def verdict_summary(table: pd.DataFrame) -> str:
     "One line counting an llc.csv's verdicts, e.g. `likelihood 30, prior 6, not-converged 4 (of 40)`."
     if not len(table) or "verdict" not in table: return "no verdicts (estimates made before verdicts existed: re-run llc-nb llc)"

@@ -55,6 +55,7 @@ def draw_llc_points(ax: plt.Axes, d: pd.DataFrame, color, label: str, ms: float 
     ax.plot(d.step[~ok], d.llc_mean[~ok], "o", ms=ms, mfc="white", mec="gray", ls="none")
     return line
 
+# %% ../nbs/05_plots.ipynb #5354083b
 def verdict_legend(llc: pd.DataFrame) -> tuple[list, list]:
     "Legend entries explaining the filled and hollow markers of an LLC figure."
     from matplotlib.lines import Line2D
@@ -65,6 +66,7 @@ def verdict_legend(llc: pd.DataFrame) -> tuple[list, list]:
     h = [Line2D([], [], marker="o", color="k", ls="none"), Line2D([], [], marker="o", mfc="white", mec="gray", ls="none")]
     return h, [f"likelihood-dominated: an LLC ({counts.get(TRUSTED, 0)})", f"not an LLC: {other or 'none'}"]
 
+# %% ../nbs/05_plots.ipynb #ca2a98fc
 def sampler_title(llc: pd.DataFrame) -> str:
     "The sampler settings of an llc table in one line (the whole model's, and the heads' when they differ)."
     if not {"lr", "n_beta", "localization"} <= set(llc.columns): return ""
@@ -76,6 +78,7 @@ def sampler_title(llc: pd.DataFrame) -> str:
     r = llc.iloc[0]
     return "; ".join(out) + (f"; {int(r.chains)} chains" if "chains" in llc else "")
 
+# %% ../nbs/05_plots.ipynb #14bf757e
 def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "", ax: plt.Axes | None = None) -> plt.Figure:
     "LLC per component against step (hollow where not likelihood-dominated), validation loss on a second (log) axis."
     fig, ax = (plt.subplots(figsize=(8, 4), constrained_layout=True) if ax is None else (ax.figure, ax))
@@ -264,6 +267,7 @@ def figure_png(fig: plt.Figure, dpi: int = 80) -> bytes:
     fig.savefig(buf, format="png", dpi=dpi)
     return buf.getvalue()
 
+# %% ../nbs/05_plots.ipynb #1ad2fc0e
 class Blitter:
     "PNG frames of `fig` in which only `artists` change: everything else is drawn once (blitting on an Agg canvas)."
     def __init__(self, fig: plt.Figure, artists, dpi: int = 80):

@@ -219,6 +219,7 @@ def probe_checkpoints(models: Iterable[tuple[int, HookedTransformer]],  # (step,
     tab = pd.DataFrame(rows)
     return tab.drop(columns="position") if keys == [None] else tab
 
+# %% ../nbs/08_probes.ipynb #712a3990
 def probe_model(model: HookedTransformer, tokens: Int[Tensor, "n pos"], masks, labels, **kw) -> pd.DataFrame:
     "Probe scores of one model and the controls (`probe_checkpoints` without the step)."
     return probe_checkpoints([(0, model)], tokens, masks, labels, progress=False, **kw).drop(columns="step")
@@ -441,6 +442,7 @@ def text_model_config(d_vocab: int, n_ctx: int, s: ModelSettings):
                                  normalization_type="LN" if s.layernorm else None, positional_embedding_type="standard",
                                  act_fn=None))
 
+# %% ../nbs/08_probes.ipynb #2d628e70
 def lm_loss(model: HookedTransformer, windows: Int[Tensor, "batch n_ctx_plus_1"]) -> Float[Tensor, ""]:
     "Mean next-token cross-entropy over every position of each window."
     logits = model(windows[:, :-1])
@@ -450,6 +452,7 @@ def _windows(ids: Int[Tensor, "n"], n_ctx: int, n: int, g: torch.Generator) -> I
     starts = torch.randint(0, len(ids) - n_ctx, (n,), generator=g)
     return torch.stack([ids[s:s + n_ctx + 1] for s in starts.tolist()])
 
+# %% ../nbs/08_probes.ipynb #d1c1ecc9
 def train_text_lm(train_ids: Int[Tensor, "n"], val_ids: Int[Tensor, "m"], cfg, out: Path, steps: int = 2000,
                   batch_size: int = 32, lr: float = 1e-3, checkpoints: int = 14, log_checkpoints: int = 7, seed: int = 0,
                   progress: bool = True) -> list[int]:
@@ -472,6 +475,7 @@ def train_text_lm(train_ids: Int[Tensor, "n"], val_ids: Int[Tensor, "m"], cfg, o
         if step + 1 in schedule: checkpoint(step + 1)
     return schedule
 
+# %% ../nbs/08_probes.ipynb #4f0052f0
 def load_lm(out: Path, step: int) -> HookedTransformer:
     "The language model saved by `train_text_lm` at `step`."
     state, meta = load_checkpoint(Path(out)/"checkpoints"/f"step_{step:08d}.safetensors")

@@ -40,6 +40,7 @@ def _frame_content(content) -> str:
     if isinstance(content, (list, tuple)): return "".join(_frame_content(c) for c in content)
     raise TypeError(f"slider_html: a frame must be PNG bytes, a matplotlib Figure, HTML text or a list of those, got {type(content).__name__}")
 
+# %% ../nbs/11_report.ipynb #85355a0c
 def slider_html(frames, title: str = "", interval_ms: int = 800, start: int = 0, uid: str | None = None) -> str:
     "Self-contained HTML: a slider (with play, previous, next) over `frames`, a mapping or list of (label, content)."
     items = list(frames.items() if isinstance(frames, Mapping) else frames)
@@ -112,6 +113,7 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
     return (f'<!doctype html>\n<html lang="en"><head><meta charset="utf-8"><title>llc_nb report: {name}</title>'
             f"<style>{_PAGE_CSS}</style></head><body>\n" + "\n".join(parts) + "\n</body></html>\n")
 
+# %% ../nbs/11_report.ipynb #fccbe7df
 def write_report(run: Run | str, path: Path | str | None = None, steps: list[int] | None = None) -> Path:
     "Write the report of `run` (default `RUN/report.html`) atomically; returns its path."
     run = run if isinstance(run, Run) else Run(run)

@@ -33,6 +33,7 @@ class RunSettings:
     seed: int = setting(0, _nonneg, "must be >= 0")  # model initialisation seed
     threads: int = setting(1, _pos, "must be >= 1")  # torch threads per process (see the thread policy in `train`)
 
+# %% ../nbs/00_settings.ipynb #c27ab4cd
 @dataclass(frozen=True)
 class TaskSettings:
     "The algorithmic task and its data."
@@ -46,6 +47,7 @@ class TaskSettings:
     train_seed: int = setting(42, _nonneg, "must be >= 0")
     val_seed: int = setting(43, _nonneg, "must be >= 0")
 
+# %% ../nbs/00_settings.ipynb #9c7c1a24
 @dataclass(frozen=True)
 class ModelSettings:
     "The attention-only transformer."
@@ -55,6 +57,7 @@ class ModelSettings:
     d_head: int = setting(48, _pos, "must be >= 1")
     layernorm: bool = setting(True)
 
+# %% ../nbs/00_settings.ipynb #e20a5ac3
 @dataclass(frozen=True)
 class TrainSettings:
     "The optimiser, its schedule, and when checkpoints are saved."

@@ -75,15 +75,18 @@ def batch_orders(n: int, batch_size: int, seeds: list[int]) -> Int[Tensor, "chai
     out = [torch.randperm(n, generator=torch.Generator().manual_seed(s))[:nb * batch_size].view(nb, batch_size) for s in seeds]
     return torch.stack(out)
 
+# %% ../nbs/05b_sgld.ipynb #060b3cd7
 def flat_weights(d: dict[str, Tensor]) -> Tensor:
     "Stacked weights (chain axis first) as one (chains, n_weights) tensor, in `d`'s order."
     return torch.cat([v.reshape(v.shape[0], -1) for v in d.values()], dim=1)
 
+# %% ../nbs/05b_sgld.ipynb #87b74224
 def unflat_weights(flat: Tensor, like: dict[str, Tensor]) -> dict[str, Tensor]:
     "Views of `flat` shaped like the weights of `like`."
     parts = flat.split([v[0].numel() for v in like.values()], dim=1)
     return {k: p.reshape(v.shape) for (k, v), p in zip(like.items(), parts)}
 
+# %% ../nbs/05b_sgld.ipynb #76b38bb4
 def run_chains(loss_fn: ChainLoss, center: dict[str, Tensor], masks: dict, specs: list[ChainSpec], n_items: int,
                batch_size: int, steps: int, seed: int = 0, progress=None) -> np.ndarray:
     "Run one SGLD chain per spec from the weights `center` (chain axis first) for `steps`; returns traces (chains, steps)."
@@ -183,6 +186,7 @@ def _attn_from_table(fm, resid_tab, p, l, h_sl, ids, ids_q, q_from, n_pos):
     q = _gather(qt, ids_q).view(C, B, -1, H, E)
     return _mix(fm, q, k, v, a("W_O"), q_from)
 
+# %% ../nbs/05b_sgld.ipynb #e87a0cee
 def fused_logits(fm: FusedModel, p: dict[str, Tensor], tokens: Int[Tensor, "chain batch seq"]) -> Float[Tensor, "chain batch n_answer vocab"]:
     "Logits at the answer positions of every chain's batch; `p` holds HookedTransformer weights with a chain axis."
     C, B, S = tokens.shape
@@ -207,6 +211,7 @@ def fused_logits(fm: FusedModel, p: dict[str, Tensor], tokens: Int[Tensor, "chai
     x = _ln(resid, _cw(p["ln_final.w"], resid), _cw(p["ln_final.b"], resid), fm.eps) if fm.layernorm else resid
     return torch.bmm(x.reshape(C, -1, D), p["unembed.W_U"]).view(C, B, fm.n_answer, -1) + _cw(p["unembed.b_U"], x)
 
+# %% ../nbs/05b_sgld.ipynb #66c954f4
 def stacked(model, n: int) -> dict[str, Tensor]:
     "The model's weights repeated `n` times along a new leading chain axis."
     return {k: v.detach()[None].repeat(n, *([1] * v.dim())) for k, v in model.named_parameters()}
@@ -237,6 +242,7 @@ class HeadConstants:
     W_U: Tensor
     b_U: Tensor
 
+# %% ../nbs/05b_sgld.ipynb #2c341fda
 @torch.no_grad()
 def head_constants(fm: FusedModel, model, tokens: Int[Tensor, "n seq"], chunk: int = 4096) -> HeadConstants:
     "Precompute a one-layer model's frozen parts on `tokens` for head-restricted chains."
@@ -259,11 +265,13 @@ def head_constants(fm: FusedModel, model, tokens: Int[Tensor, "n seq"], chunk: i
 
 HEAD_PARAMS = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")
 
+# %% ../nbs/05b_sgld.ipynb #1df4aebe
 def head_weights(model, heads: list[int]) -> dict[str, Tensor]:
     "Layer 0's weights of one head per chain, stacked: `W_Q` (chains, 1, D, E) and so on."
     at = model.blocks[0].attn
     return {n: torch.stack([getattr(at, n).detach()[h:h + 1] for h in heads]) for n in HEAD_PARAMS}
 
+# %% ../nbs/05b_sgld.ipynb #b4f6f613
 def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int]) -> ChainLoss:
     "Chain loss with only head `heads[c]` of chain c free (weights from `head_weights`)."
     hsel = torch.tensor(heads)

@@ -179,11 +179,13 @@ def steps(self: Run) -> list[int]:
     d = self.path/"checkpoints"
     return sorted(int(m.group(1)) for p in (d.iterdir() if d.is_dir() else []) if (m := _CKPT.match(p.name)))
 
+# %% ../nbs/03_store.ipynb #8d5b0472
 @patch
 def checkpoint_path(self: Run, step: int) -> Path:
     "Where the checkpoint of `step` lives."
     return self.path/"checkpoints"/f"step_{step:08d}.safetensors"
 
+# %% ../nbs/03_store.ipynb #3b738cba
 @patch
 def load_state(self: Run, step: int) -> tuple[dict, dict]:
     "State dict and metadata of the checkpoint at `step`, checked against this run's model."
@@ -192,6 +194,7 @@ def load_state(self: Run, step: int) -> tuple[dict, dict]:
     if meta["step"] != step: raise CheckpointError(f"{self.checkpoint_path(step)}: file says step {meta['step']}, expected {step}")
     return state, meta
 
+# %% ../nbs/03_store.ipynb #da97a539
 @patch
 def model(self: Run, step: int | None = None) -> HookedTransformer:
     "The model at `step` (default: the last checkpoint) with exactly the saved weights."
@@ -205,16 +208,19 @@ def model(self: Run, step: int | None = None) -> HookedTransformer:
         raise CheckpointError(f"{self.checkpoint_path(step)}: weights do not fit the model ({str(e).splitlines()[0]})") from None
     return model.eval()
 
+# %% ../nbs/03_store.ipynb #8ccd908f
 @patch
 def optimizer_path(self: Run, step: int) -> Path:
     "Where the optimiser state that a resume from `step` needs lives (only the newest is kept)."
     return self.path/"resume"/f"optimizer_step_{step:08d}.safetensors"
 
+# %% ../nbs/03_store.ipynb #7c472f6e
 @patch(as_prop=True)
 def optimizer_steps(self: Run) -> list[int]:
     "Steps with a stored optimiser state, ascending."
     return sorted(int(p.stem.split("_")[-1]) for p in (self.path/"resume").glob("optimizer_step_*.safetensors"))
 
+# %% ../nbs/03_store.ipynb #bad82671
 @patch
 def check(self: Run) -> dict[int, str]:
     "Every checkpoint that fails to load, with the reason; empty when all are good."
