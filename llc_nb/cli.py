@@ -4,10 +4,12 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'resolve_settings', 'cmd_run', 'cmd_train', 'cmd_analyze', 'cmd_llc', 'cmd_calibrate', 'cmd_report',
-           'cmd_probe', 'cmd_info', 'cmd_defaults', 'make_parser', 'main']
+           'cmd_probe', 'cmd_sweep', 'cmd_info', 'cmd_defaults', 'make_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1a5e213f
 import argparse, sys, time
+
+import pandas as pd
 from pathlib import Path
 
 from . import pipeline
@@ -280,6 +282,40 @@ def cmd_probe(args) -> int:
     print(f"probes       {tab.step.nunique()} checkpoint(s) in {time.perf_counter() - t0:.0f} s -> {where/'probes.csv'}, {where/'probes.png'}")
     return _finish(run) if run else 0
 
+# %% ../nbs/09_cli.ipynb #5a2c2ae2
+def _parser_sweep(sub):
+    w = sub.add_parser("sweep", help="run every cell of a settings grid as Dask tasks: one run directory per cell, sweep.csv",
+                       description="Expand GRID.ini (a settings file in which any key may hold a comma-separated list; a "
+                       "[sweep] section may pair keys, pair = task.max_value, task.list_len, and name the sweep's directory, "
+                       "out = ...) into runs, one run directory per cell, and run each cell's pipeline as Dask tasks: train, "
+                       "circuits, the LLC in chunks of checkpoints, then llc.csv, figures and report. By default on an "
+                       "in-process LocalCluster of --workers processes with one thread each; with --scheduler on any "
+                       "running Dask scheduler (SSH, dask-jobqueue/SLURM, Kubernetes). Finished work is reused, so a "
+                       "stopped sweep continues where it was. Writes OUT/sweep.csv (one row per cell) and OUT/sweep_llc.png.")
+    w.add_argument("grid", metavar="GRID.ini", help="the grid file")
+    w.add_argument("--scheduler", metavar="ADDRESS", help="a running Dask scheduler, e.g. tcp://10.0.0.1:8786 (default: a LocalCluster)")
+    w.add_argument("--workers", type=int, default=2, help="worker processes of the LocalCluster (default: %(default)s)")
+    w.add_argument("--out", metavar="DIR", help="the sweep directory (default: the grid's [sweep] out, else runs/sweep_<grid name>)")
+    w.add_argument("--chunk", type=int, default=4, help="checkpoints per LLC task (default: %(default)s)")
+    w.add_argument("--no-llc", action="store_true", help="skip the LLC estimates")
+    w.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+def cmd_sweep(args) -> int:
+    from llc_nb.sweep import read_grid, sweep
+    if args.workers < 1 or args.chunk < 1: raise SettingsError("--workers and --chunk must be >= 1")
+    grid = read_grid(args.grid)
+    client = None
+    if args.scheduler:
+        from distributed import Client
+        try: client = Client(args.scheduler, timeout=30)
+        except OSError as e: raise SettingsError(f"--scheduler: cannot reach {args.scheduler} ({e})") from None
+    try: table = sweep(grid, args.out, client, args.workers, not args.no_llc, args.chunk, progress=not args.no_progress)
+    finally:
+        if client is not None: client.close()
+    print(table.to_string(index=False, max_colwidth=40))
+    skipped = int(table.get("skipped", pd.Series(dtype=int)).sum()) if "skipped" in table else 0
+    return 3 if skipped else 0
+
 # %% ../nbs/09_cli.ipynb #56a19739
 def _parser_info(sub):
     sub.add_parser("info", help="summarise a run and check its checkpoints",
@@ -302,7 +338,8 @@ def cmd_defaults(args) -> int:
 # %% ../nbs/09_cli.ipynb #a6f0cc38
 COMMANDS = dict(run=(_parser_run, cmd_run), train=(_parser_train, cmd_train), analyze=(_parser_analyze, cmd_analyze),
                 llc=(_parser_llc, cmd_llc), calibrate=(_parser_calibrate, cmd_calibrate), report=(_parser_report, cmd_report),
-                probe=(_parser_probe, cmd_probe), info=(_parser_info, cmd_info), defaults=(None, cmd_defaults))
+                probe=(_parser_probe, cmd_probe), sweep=(_parser_sweep, cmd_sweep), info=(_parser_info, cmd_info),
+                defaults=(None, cmd_defaults))
 
 def make_parser() -> argparse.ArgumentParser:
     "The `llc-nb` argument parser."
