@@ -92,8 +92,11 @@ def llc_step(run: Run,                          # a trained run
     "The LLC of every component at the requested checkpoints (llc.csv, with verdicts) and the figure llc.png."
     from llc_nb.llc import estimate_run
     from llc_nb.plots import plot_llc
+    from llc_nb.stages import stages
     tab = estimate_run(run, s, steps, progress=progress)
-    if len(tab): run.save_figure("llc", plot_llc(tab, run.metrics, f"{run.path.name}: LLC"), dpi=100)
+    if len(tab):
+        st = stages(tab, run.metrics, run.table("circuits")) if "verdict" in tab and len(run.metrics) else None
+        run.save_figure("llc", plot_llc(tab, run.metrics, f"{run.path.name}: LLC (dotted: stage boundaries)", stages=st), dpi=100)
     return tab
 
 def llc_summary(run: Run, tab: pd.DataFrame) -> str:

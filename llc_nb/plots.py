@@ -4,9 +4,9 @@
 
 # %% auto #0
 __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'step_axis', 'plot_training', 'draw_llc_points', 'verdict_legend', 'sampler_title',
-           'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits', 'region_colours', 'plot_regions',
-           'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png', 'Blitter', 'plot_curves',
-           'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes']
+           'mark_stages', 'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits', 'region_colours',
+           'plot_regions', 'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png', 'Blitter',
+           'plot_curves', 'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes']
 
 # %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
@@ -78,10 +78,21 @@ def sampler_title(llc: pd.DataFrame) -> str:
     r = llc.iloc[0]
     return "; ".join(out) + (f"; {int(r.chains)} chains" if "chains" in llc else "")
 
+# %% ../nbs/05_plots.ipynb #1b8f8452
+def mark_stages(ax: plt.Axes, stages: pd.DataFrame | None, label: bool = True):
+    "Dotted vertical lines at the inner boundaries of a stage table (`07b_stages`), each named by what opened it."
+    if stages is None or not len(stages): return
+    for r in stages.iloc[1:].itertuples():
+        ax.axvline(r.start, color="0.35", ls=":", lw=1, zorder=0)
+        if label: ax.text(r.start, 0.99, f" {r.starts_at}", transform=ax.get_xaxis_transform(), rotation=90, va="top",
+                          ha="right", fontsize=6, color="0.35")
+
 # %% ../nbs/05_plots.ipynb #14bf757e
-def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "", ax: plt.Axes | None = None) -> plt.Figure:
-    "LLC per component against step (hollow where not likelihood-dominated), validation loss on a second (log) axis."
+def plot_llc(llc: pd.DataFrame, metrics: pd.DataFrame | None = None, title: str = "", ax: plt.Axes | None = None,
+             stages: pd.DataFrame | None = None) -> plt.Figure:
+    "LLC per component against step (hollow where not likelihood-dominated), validation loss on a second (log) axis, stage boundaries."
     fig, ax = (plt.subplots(figsize=(8, 4), constrained_layout=True) if ax is None else (ax.figure, ax))
+    mark_stages(ax, stages)
     for i, (comp, d) in enumerate(llc.sort_values("step").groupby("component", sort=True)):
         draw_llc_points(ax, d, f"C{i}", f"LLC {comp}")
         ax.fill_between(d.step, d.llc_mean - _llc_band(d), d.llc_mean + _llc_band(d), color=f"C{i}", alpha=0.2)
