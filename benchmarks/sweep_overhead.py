@@ -7,34 +7,9 @@ import argparse, shutil, tempfile, time
 from pathlib import Path
 
 from llc_nb.settings import load_settings
+from llc_nb.test_utils import tiny_grid
 from llc_nb.sweep import _llc_chunks, circuits_task, finish_task, grid_cells, llc_task, read_grid, sweep, train_task
 
-GRID = """[task]
-list_len = 4
-max_value = 9
-n_train = 2000
-n_val = 300
-[model]
-d_model = 32
-d_head = 16
-[train]
-batch_size = 64
-eval_size = 300
-lr = 0.003
-steps = 200
-checkpoints = 6
-log_checkpoints = 2
-[run]
-seed = {seeds}
-[llc]
-chains = 2
-draws = 40
-burnin = 20
-init_loss_batches = 4
-hessian_probes = 2
-batch_size = 64
-every = 1
-"""
 
 
 def direct(grid, out: Path) -> tuple[float, int]:
@@ -53,7 +28,7 @@ if __name__ == "__main__":
     ap.add_argument("--seeds", type=int, default=4, help="cells of the tiny grid (one per seed)")
     a = ap.parse_args()
     with tempfile.TemporaryDirectory() as d:
-        g = Path(d)/"g.ini"; g.write_text(GRID.format(seeds=", ".join(map(str, range(a.seeds)))))
+        g = Path(d)/"g.ini"; g.write_text(tiny_grid(seeds=range(a.seeds), steps=200, checkpoints=6, draws=40, burnin=20, hessian_probes=2))
         grid = read_grid(g)
         t_direct, n = direct(grid, Path(d)/"direct")
         times = {}

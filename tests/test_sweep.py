@@ -5,33 +5,9 @@ import pytest
 
 from llc_nb.store import Run
 from llc_nb.sweep import read_grid, sweep
+from llc_nb.test_utils import tiny_grid
 
-GRID = """[task]
-list_len = 4
-max_value = 9
-n_train = 2000
-n_val = 300
-[model]
-d_model = 32
-d_head = 16
-[train]
-batch_size = 64
-eval_size = 300
-lr = 0.003
-steps = 300
-checkpoints = 4
-log_checkpoints = 1
-[run]
-seed = 0, 1
-[llc]
-chains = 2
-draws = 10
-burnin = 5
-init_loss_batches = 2
-hessian_probes = 0
-batch_size = 64
-every = 1
-"""
+GRID = tiny_grid(steps=300, checkpoints=4)
 
 
 def _kill_a_worker_running(client, prefix: str, timeout: float = 120) -> str | None:
