@@ -8,8 +8,6 @@ __all__ = ['COMMANDS', 'resolve_settings', 'cmd_run', 'cmd_train', 'cmd_analyze'
 
 # %% ../nbs/09_cli.ipynb #1a5e213f
 import argparse, sys, time
-
-import pandas as pd
 from pathlib import Path
 
 from . import pipeline
@@ -313,8 +311,7 @@ def cmd_sweep(args) -> int:
     finally:
         if client is not None: client.close()
     print(table.to_string(index=False, max_colwidth=40))
-    skipped = int(table.get("skipped", pd.Series(dtype=int)).sum()) if "skipped" in table else 0
-    return 3 if skipped else 0
+    return 3 if "skipped" in table and table.skipped.sum() else 0
 
 # %% ../nbs/09_cli.ipynb #56a19739
 def _parser_info(sub):

@@ -222,10 +222,10 @@ def optimizer_steps(self: Run) -> list[int]:
 
 # %% ../nbs/03_store.ipynb #bad82671
 @patch
-def check(self: Run) -> dict[int, str]:
-    "Every checkpoint that fails to load, with the reason; empty when all are good."
+def check(self: Run, steps: list[int] | None = None) -> dict[int, str]:
+    "Every checkpoint (of `steps`, default all) that fails to load, with the reason; empty when all are good."
     bad = {}
-    for s in self.steps:
+    for s in (self.steps if steps is None else steps):
         try: self.load_state(s)
         except CheckpointError as e: bad[s] = str(e)
     return bad
@@ -293,10 +293,8 @@ _WARNED: set = set()
 def usable_steps(self: Run, steps: list[int] | None = None) -> list[int]:
     "The checkpoint steps (of `steps`, default all) that load; the others are warned about and recorded in run.json."
     steps = self.steps if steps is None else steps
-    good, bad = [], {}
-    for s in steps:
-        try: self.load_state(s); good.append(s)
-        except CheckpointError as e: bad[s] = str(e)
+    bad = self.check(steps)
+    good = [s for s in steps if s not in bad]
     for s, why in bad.items():
         if (self.path, why) not in _WARNED:
             _WARNED.add((self.path, why)); print(f"llc-nb: warning: skipping checkpoint {why}", file=sys.stderr)
