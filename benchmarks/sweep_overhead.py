@@ -3,7 +3,7 @@
 
     python benchmarks/sweep_overhead.py [--seeds 4]
 """
-import argparse, shutil, tempfile, time
+import argparse, tempfile, time
 from pathlib import Path
 
 from llc_nb.settings import load_settings
@@ -11,15 +11,14 @@ from llc_nb.test_utils import tiny_grid
 from llc_nb.sweep import _llc_chunks, circuits_task, finish_task, grid_cells, llc_task, read_grid, sweep, train_task
 
 
-
 def direct(grid, out: Path) -> tuple[float, int]:
     "Every cell's tasks called in this process, in dependency order; (seconds, tasks)."
     t0, n = time.perf_counter(), 0
     for name, ov in grid_cells(grid):
-        s = load_settings(overrides=ov); ini, path = s.to_ini(), str(out/name)
-        train_task(path, ini); c = circuits_task(path, path)
-        parts = [llc_task(path, ini, ch, path) for ch in _llc_chunks(s, 4)]
-        finish_task(path, ini, c, *parts); n += 3 + len(parts)
+        s, path = load_settings(overrides=ov), str(out/name)
+        train_task(path, ov); c = circuits_task(path, path)
+        parts = [llc_task(path, ov, ch, path) for ch in _llc_chunks(s, 4)]
+        finish_task(path, c, *parts); n += 3 + len(parts)
     return time.perf_counter() - t0, n
 
 

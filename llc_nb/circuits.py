@@ -22,7 +22,7 @@ from tqdm.auto import tqdm
 from transformer_lens import FactoredMatrix, HookedTransformer
 
 from .model import FULL, head_names, torch_threads
-from .store import Run, tensors_sha256
+from .store import Run, RunError, tensors_sha256
 from .tasks import ListTask, answer_logits, answer_targets, gap_stats, make_dataset, per_token_loss
 
 # %% ../nbs/07_circuits.ipynb #1dc85257
@@ -277,6 +277,7 @@ def _analysis_meta(run: Run, n_lists: int) -> dict:
 # %% ../nbs/07_circuits.ipynb #89ef2ca4
 def analyze_run(run: Run, steps: list[int] | None = None, n_lists: int = 2000, progress: bool = True) -> pd.DataFrame:
     "Circuit metrics at every checkpoint (or `steps`): writes circuits.csv, circuits.safetensors and data_gaps.csv."
+    if not run.task.has_lists: raise RunError(f"{run.path}: circuits read how heads move numbers; a {run.task.name} run has none")
     steps = run.usable_steps() if steps is None else sorted(steps)
     tokens = make_dataset(run.task, n_lists, run.settings.task.val_seed)
     meta = _analysis_meta(run, n_lists)

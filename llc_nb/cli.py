@@ -245,11 +245,11 @@ def _parser_probe(sub):
                         "of the mixture task (task.name = mix), for the task each sequence follows, at each output position; "
                         "beside the model, the same probes on a randomly initialised copy and with shuffled labels "
                         "(nbs/08_probes.ipynb). Writes RUN/probes.csv (step, layer, hook, pooling, control, metric, value, "
-                        "position) and RUN/probes.png. With --genre, RUN is the genre demo's directory instead: a "
-                        "character-level model is trained there on the project's generated corpus (once) and probed for "
-                        "the genre of text chunks at each of its checkpoints.")
-    pr.add_argument("run", metavar="RUN", help="run directory (with --genre: the demo's directory, e.g. runs/genre)")
-    pr.add_argument("--genre", action="store_true", help="the genre demo instead of a mixture run")
+                        "position) and RUN/probes.png. A run of the genre task (--profile genre) is probed instead for the genre "
+                        "of mean-pooled text chunks (also RUN/chunks.csv); --genre first trains that run in RUN when it is not "
+                        "there yet (the genre demo, nbs/tutorials/probes_genre.ipynb).")
+    pr.add_argument("run", metavar="RUN", help="run directory (with --genre: the genre run's, e.g. runs/genre)")
+    pr.add_argument("--genre", action="store_true", help="train the genre demo's run in RUN first when it is not there yet")
     pr.add_argument("--lists", type=int, default=3000, help="validation lists probed, 20%% held out (default: %(default)s)")
     pr.add_argument("--positions", metavar="P1,P2,...", help="output positions probed (default: all)")
     pr.add_argument("--hooks", metavar="H1,H2,...", help="hook names (default: the residual stream before and after each layer)")
@@ -261,21 +261,22 @@ def _parser_probe(sub):
 
 def cmd_probe(args) -> int:
     _headless_figures()
-    from llc_nb.probes import CONTROLS, ProbeError, genre_study, probe_run, probe_summary
+    from llc_nb.genre import GenreError
+    from llc_nb.probes import CONTROLS, ProbeError, genre_probes, genre_run, probe_run, probe_summary
     if args.lists < 10: raise SettingsError(f"--lists: must be >= 10, got {args.lists}")
     run = None
     try:
         t0 = time.perf_counter()
-        if args.genre:
-            tab, where = genre_study(args.run, progress=not args.no_progress), Path(args.run)
+        run = genre_run(args.run, progress=not args.no_progress) if args.genre else Run(args.run)
+        if run.settings.task.name == "genre":
+            tab = genre_probes(run, steps=_steps_arg(run, args.steps), progress=not args.no_progress)
         else:
-            run = Run(args.run)
             tab = probe_run(run, n_lists=args.lists, positions=_numbers("--positions", args.positions, int),
                             hooks=args.hooks.split(",") if args.hooks else None, pooling=args.pooling,
                             controls=() if args.no_controls else CONTROLS, steps=_steps_arg(run, args.steps),
                             progress=not args.no_progress)
-            where = run.path
-    except ProbeError as e: raise SettingsError(str(e)) from None
+        where = run.path
+    except (ProbeError, GenreError) as e: raise SettingsError(str(e)) from None
     print(probe_summary(tab))
     print(f"probes       {tab.step.nunique()} checkpoint(s) in {time.perf_counter() - t0:.0f} s -> {where/'probes.csv'}, {where/'probes.png'}")
     return _finish(run) if run else 0

@@ -134,6 +134,9 @@ def run(settings: Settings | None = None,  # the experiment (default: the built-
     s = settings or Settings()
     r = train_step(s, Path(out or Path("runs")/s.run.name), progress, log)
     log(summary(r))
+    if not r.task.has_lists and (analyze or report):     # circuits and the report read lists of numbers
+        log(f"circuits     none: a {r.task.name} run has no lists of numbers (nor a report)")
+        analyze = report = False
     if analyze:
         t0 = time.perf_counter()
         tab = analyze_step(r, progress=progress)

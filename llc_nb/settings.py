@@ -37,7 +37,8 @@ class RunSettings:
 @dataclass(frozen=True)
 class TaskSettings:
     "The algorithmic task and its data."
-    name: str = setting("sort", lambda v: v in ("sort", "sort_desc", "reverse", "mix"), "must be one of sort, sort_desc, reverse, mix")
+    name: str = setting("sort", lambda v: v in ("sort", "sort_desc", "reverse", "mix", "genre"),
+                        "must be one of sort, sort_desc, reverse, mix, genre")
     list_len: int = setting(10, _pos, "must be >= 1")
     max_value: int = setting(50, _nonneg, "must be >= 0")
     replace: bool = setting(False)  # sample list elements with replacement (repeats allowed)
@@ -46,6 +47,7 @@ class TaskSettings:
     n_val: int = setting(10_000, _pos, "must be >= 1")
     train_seed: int = setting(42, _nonneg, "must be >= 0")
     val_seed: int = setting(43, _nonneg, "must be >= 0")
+    context: int = setting(64, _pos, "must be >= 1")  # genre task only: characters a window predicts (the model sees context + 1)
 
 # %% ../nbs/00_settings.ipynb #9c7c1a24
 @dataclass(frozen=True)
@@ -71,6 +73,8 @@ class TrainSettings:
     checkpoints: int = setting(40, lambda v: v >= 2, "must be >= 2")  # saved checkpoints, step 0 and the last step included
     log_checkpoints: int = setting(20, _nonneg, "must be >= 0")  # how many of them are log-spaced early in training
     eval_size: int = setting(10_000, _pos, "must be >= 1")  # training lists used to measure train_loss at checkpoints
+    dense: str = setting("", lambda v: v == "" or re.fullmatch(r"\d+:\d+:[1-9]\d*", v) is not None,
+                         "must be empty or start:stop:every, such as 25:650:25")  # extra checkpoints every `every` steps
 
 # %% ../nbs/00_settings.ipynb #bcdc3ad2
 _COMPONENT = re.compile(r"^(full|heads|l\d+h\d+)$")
@@ -126,6 +130,8 @@ class Settings:
         if not t.replace and t.list_len > t.max_value + 1:
             raise SettingsError(f"task.list_len: {t.list_len} distinct numbers need max_value >= {t.list_len - 1} "
                                 f"(or task.replace = true), got max_value = {t.max_value}")
+        if t.name == "genre" and t.label_noise:
+            raise SettingsError(f"task.label_noise: the genre task has no answers to shuffle, got {t.label_noise}")
         if tr.log_checkpoints > tr.checkpoints - 2:
             raise SettingsError(f"train.log_checkpoints: must be at most train.checkpoints - 2 = {tr.checkpoints - 2} "
                                 f"(step 0 and the last step are linear), got {tr.log_checkpoints}")
@@ -133,6 +139,8 @@ class Settings:
             if (m := re.match(r"^l(\d+)h(\d+)$", c.strip())) and (int(m[1]) >= self.model.n_layers or int(m[2]) >= self.model.n_heads):
                 raise SettingsError(f"llc.components: {c.strip()} does not exist in a model with {self.model.n_layers} layer(s) "
                                     f"and {self.model.n_heads} head(s)")
+        if tr.dense and not 0 <= int(tr.dense.split(":")[0]) <= int(tr.dense.split(":")[1]) <= tr.steps:
+            raise SettingsError(f"train.dense: start:stop must lie in 0..train.steps = {tr.steps}, got {tr.dense}")
         if tr.checkpoints > tr.steps + 1:
             raise SettingsError(f"train.checkpoints: at most steps + 1 = {tr.steps + 1} checkpoints fit, got {tr.checkpoints}")
 
@@ -245,4 +253,7 @@ PROFILES = dict(
            "llc.init_loss_batches=8"],
     tiny=["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
           "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003"],
+    genre=["run.name=genre", "task.name=genre", "task.n_train=96000", "task.n_val=2000", "model.n_layers=2", "model.n_heads=4",
+           "model.d_model=64", "model.d_head=16", "train.weight_decay=0", "train.lr_schedule=constant", "train.batch_size=32",
+           "train.checkpoints=16", "train.log_checkpoints=8", "train.eval_size=2000"],
 )

@@ -30,6 +30,7 @@ class ListTask:
     max_value: int = 50     # numbers are 0..max_value
     replace: bool = False   # allow repeated numbers in a list
     name: ClassVar[str] = "list"
+    has_lists: ClassVar[bool] = True   # sequences hold numbers (False for the genre task's text)
 
     def answer(self, a: Int[Tensor, "batch n"]) -> Int[Tensor, "batch n"]:
         "The answer `f(a)` for each list."
@@ -38,6 +39,10 @@ class ListTask:
     def kinds(self, n: int, seed: int) -> Int[Tensor, "n"] | None:
         "Which task of a mixture each of `n` sequences follows (see `MixTask`); None for a single task."
         return None
+
+    def sequences(self, n: int, seed: int) -> Int[Tensor, "n seq"]:
+        "`n` full sequences `[a, SEP, f(a)]` from `seed`."
+        return make_sequences(self, sample_lists(self, n, seed), self.kinds(n, seed))
 
     @property
     def sep(self) -> int: return self.max_value + 1
@@ -69,6 +74,9 @@ TASKS = {cls.name: cls for cls in (SortTask, SortDescTask, ReverseTask)}
 
 def make_task(s: TaskSettings) -> ListTask:
     "The task described by the `[task]` settings."
+    if s.name == "genre":                    # next-character prediction on generated text (llc_nb.genre, built on this module)
+        from llc_nb.genre import GenreTask
+        return GenreTask(context=s.context)
     return TASKS[s.name](list_len=s.list_len, max_value=s.max_value, replace=s.replace)
 
 # %% ../nbs/01_tasks.ipynb #c49aa12d
@@ -88,7 +96,7 @@ def make_sequences(task: ListTask, a: Int[Tensor, "batch n"], kinds: Int[Tensor,
 # %% ../nbs/01_tasks.ipynb #765546e1
 def make_dataset(task: ListTask, n: int, seed: int, label_noise: float = 0.0) -> Int[Tensor, "n seq"]:
     "`n` sequences of `task` from `seed`, with a fraction `label_noise` of answers replaced by shuffled inputs."
-    toks = make_sequences(task, sample_lists(task, n, seed), task.kinds(n, seed))
+    toks = task.sequences(n, seed)
     n_noisy = round(label_noise * n)
     if n_noisy:
         g = _gen(seed + 1_000_003)
@@ -111,7 +119,7 @@ def per_token_loss(task: ListTask, logits: Float[Tensor, "batch seq vocab"], tok
     "Cross-entropy at each answer position."
     lg = answer_logits(task, logits)
     return F.cross_entropy(lg.reshape(-1, lg.shape[-1]), answer_targets(task, tokens).reshape(-1),
-                           reduction="none").view(tokens.shape[0], task.list_len)
+                           reduction="none").view(tokens.shape[0], -1)
 
 def answer_loss(task: ListTask, logits, tokens) -> Float[Tensor, ""]:
     "Mean cross-entropy over the answer positions: the training loss."

@@ -10,9 +10,9 @@ import torch
 
 from llc_nb.model import HookedTransformer, make_model, model_config
 from llc_nb.plots import plot_probes
-from llc_nb.probes import (ALPHABET, CONTROLS, GENRES, CharTokenizer, ProbeError, chunk_texts, collect_activations,
-                           genre_texts, probe_model, probe_run, probe_texts, random_init_copy, resid_hooks,
-                           tokenize_texts)
+from llc_nb.genre import ALPHABET, GENRES, CharTokenizer, chunk_texts, genre_texts
+from llc_nb.probes import (CONTROLS, ProbeError, collect_activations, probe_model, probe_run, probe_texts, random_init_copy,
+                           resid_hooks, tokenize_texts)
 from llc_nb.settings import ModelSettings, load_settings
 from llc_nb.tasks import SortTask
 from llc_nb.train import train
@@ -197,16 +197,22 @@ def test_cli_probe_refuses_a_run_of_one_task(tmp_path, tiny, capsys):
 
 
 def test_cli_probe_genre_trains_once_and_probes(tmp_path, monkeypatch, capsys):
-    from llc_nb import probes
+    "`llc-nb probe --genre RUN` trains the genre profile's run once (an ordinary run), then probes it; so does a plain probe of it."
+    from llc_nb import settings
     from llc_nb.cli import main
-    for k, v in dict(train_texts=20, probe_texts=10, chunks_per_genre=20, d_model=16, d_head=8, n_heads=2, steps=20,
-                     checkpoints=2, log_checkpoints=0).items():
-        monkeypatch.setitem(probes.GENRE_STUDY, k, v)
+    from llc_nb.store import Run
+    small = ["model.n_layers=1", "model.d_model=16", "model.d_head=8", "model.n_heads=2", "task.n_train=640", "task.n_val=64",
+             "task.context=32", "train.steps=20", "train.checkpoints=2", "train.log_checkpoints=0", "train.eval_size=64"]
+    monkeypatch.setitem(settings.PROFILES, "genre", settings.PROFILES["genre"] + small)
     out = tmp_path/"genre"
     assert main(["probe", "--genre", str(out), "--no-progress"]) == 0
     tab = pd.read_csv(out/"probes.csv")
     assert set(tab.step) == {0, 20} and set(tab.control) == {"none", *CONTROLS} and (out/"probes.png").is_file()
     assert "macro F1 on held-out sequences at step 20" in capsys.readouterr().out
+    assert Run(out).task.name == "genre" and Run(out).info["status"] == "complete"
     first = (out/"checkpoints"/"step_00000020.safetensors").stat().st_mtime_ns
-    assert main(["probe", "--genre", str(out), "--no-progress"]) == 0          # the second call reuses the model
+    assert main(["probe", str(out), "--no-progress", "--steps", "20"]) == 0     # a genre run probes for genre; no retraining
     assert (out/"checkpoints"/"step_00000020.safetensors").stat().st_mtime_ns == first
+    assert set(pd.read_csv(out/"probes.csv").step) == {20}
+    assert main(["analyze", str(out), "--no-progress"]) == 1                   # unusable for circuits: no lists of numbers
+    assert "a genre run has none" in capsys.readouterr().err
