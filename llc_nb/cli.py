@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['COMMANDS', 'resolve_settings', 'cmd_run', 'cmd_train', 'cmd_analyze', 'cmd_llc', 'cmd_calibrate', 'cmd_report',
-           'cmd_probe', 'cmd_sweep', 'cmd_info', 'cmd_defaults', 'make_parser', 'main']
+           'cmd_animate', 'cmd_probe', 'cmd_sweep', 'cmd_info', 'cmd_defaults', 'make_parser', 'main']
 
 # %% ../nbs/09_cli.ipynb #1a5e213f
 import argparse, sys, time
@@ -238,6 +238,29 @@ def cmd_report(args) -> int:
     print(f"explorer     in JupyterLab: from llc_nb.explorer import CheckpointExplorer; CheckpointExplorer({str(run.path)!r})")
     return _finish(run)
 
+# %% ../nbs/09_cli.ipynb #bb08052d
+def _parser_animate(sub):
+    an = sub.add_parser("animate", help="write RUN/circuits.gif (and .mp4 where ffmpeg exists): the circuits over training",
+                        description="Animate RUN's stored circuit analysis (llc-nb analyze): each frame shows the validation loss "
+                        "and LLC over training with a cursor at its step, the chosen circuits of every head on one colour scale, "
+                        "and the vocabulary regions. Nothing is recomputed. Writes RUN/circuits.gif, and RUN/circuits.mp4 when an "
+                        "ffmpeg executable is on the PATH (or imageio-ffmpeg is installed); the report embeds the GIF.")
+    an.add_argument("run", metavar="RUN", help="run directory, analysed")
+    an.add_argument("--what", default="ov,qk,regions", metavar="PANELS", help="any of ov, qk, regions (default: %(default)s)")
+    an.add_argument("--frames", type=int, default=40, help="frames at most, spread over the analysed checkpoints (default: %(default)s)")
+    an.add_argument("--fps", type=float, default=4, help="frames per second (default: %(default)s)")
+    an.add_argument("--width", type=float, default=7.5, help="frame width in inches at 72 dpi (default: %(default)s)")
+
+def cmd_animate(args) -> int:
+    _headless_figures()
+    from llc_nb.animate import AnimationError, animate
+    run = _trained(args.run)
+    t0 = time.perf_counter()
+    try: paths = animate(run, args.what, args.frames, args.fps, args.width)
+    except AnimationError as e: raise SettingsError(str(e)) from None
+    print(f"animation    {', '.join(f'{p} ({p.stat().st_size / 1e6:.2f} MB)' for p in paths)} in {time.perf_counter() - t0:.0f} s")
+    return _finish(run)
+
 # %% ../nbs/09_cli.ipynb #a4a404af
 def _parser_probe(sub):
     pr = sub.add_parser("probe", help="probes: when do the activations know which task a sequence follows (probes.csv)",
@@ -336,6 +359,7 @@ def cmd_defaults(args) -> int:
 # %% ../nbs/09_cli.ipynb #a6f0cc38
 COMMANDS = dict(run=(_parser_run, cmd_run), train=(_parser_train, cmd_train), analyze=(_parser_analyze, cmd_analyze),
                 llc=(_parser_llc, cmd_llc), calibrate=(_parser_calibrate, cmd_calibrate), report=(_parser_report, cmd_report),
+                animate=(_parser_animate, cmd_animate),
                 probe=(_parser_probe, cmd_probe), sweep=(_parser_sweep, cmd_sweep), info=(_parser_info, cmd_info),
                 defaults=(None, cmd_defaults))
 

@@ -295,15 +295,19 @@ class Blitter:
         if self.fig.get_layout_engine() is not None: self.fig.set_layout_engine("none")
         self._background = self.fig.canvas.copy_from_bbox(self.fig.bbox)
 
-    def png(self, colours: int | None = None) -> bytes:
-        "The current frame as PNG bytes (`colours`: quantise to that many colours, for smaller files)."
-        import io
+    def image(self):
+        "The current frame as an RGB `PIL.Image`."
         from PIL import Image
         canvas = self.fig.canvas
         canvas.restore_region(self._background)
         for a in self.artists:
             if a.get_visible(): self.fig.draw_artist(a)
-        img = Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+        return Image.fromarray(np.asarray(canvas.buffer_rgba())).convert("RGB")
+
+    def png(self, colours: int | None = None) -> bytes:
+        "The current frame as PNG bytes (`colours`: quantise to that many colours, for smaller files)."
+        import io
+        img = self.image()
         if colours: img = img.quantize(colours)
         buf = io.BytesIO()
         img.save(buf, format="png", compress_level=6 if colours else 1)

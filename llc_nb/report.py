@@ -107,6 +107,10 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
     if over: parts.append("<h2>Over training</h2>")
     for alt, fig in over:
         parts.append(png_img(figure_png(fig, dpi=80), alt)); plt.close(fig)
+    if gif := run.animation():
+        parts += ["<h2>Circuits over training</h2>",
+                  f'<img src="data:image/gif;base64,{base64.b64encode(gif.read_bytes()).decode()}" alt="circuits over training">']
+    elif view.circuit_steps: parts.append(f'<p class="llcnb-notes">no animation of the circuits: llc-nb animate {html.escape(str(run.path))}</p>')
     parts += ["<h2>Settings</h2>", f"<pre>{html.escape((run.path/'settings.ini').read_text())}</pre>",
               f"<footer>llc_nb {llc_nb.__version__}, {time.strftime('%Y-%m-%d %H:%M')}. Live version, in JupyterLab: "
               f"<code>from llc_nb.explorer import CheckpointExplorer; CheckpointExplorer({str(run.path)!r})</code></footer>"]

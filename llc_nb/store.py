@@ -4,15 +4,17 @@
 
 # %% auto #0
 __all__ = ['FORMAT', 'CheckpointError', 'RunError', 'atomic_write', 'atomic_write_text', 'tensors_sha256', 'save_checkpoint',
-           'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run', 'trace_path']
+           'load_checkpoint', 'save_optimizer', 'load_optimizer', 'versions', 'git_revision', 'Run', 'trace_path',
+           'ffmpeg_exe', 'write_gif', 'write_mp4']
 
 # %% ../nbs/03_store.ipynb #4ef100de
-import hashlib, json, os, platform, re, subprocess, sys, time
+import hashlib, json, os, platform, re, shutil, subprocess, sys, time
 from pathlib import Path
 
 import pandas as pd
 import torch
 from fastcore.basics import patch
+from PIL import Image
 from safetensors import SafetensorError, safe_open
 from safetensors.torch import load_file, save_file
 from transformer_lens import HookedTransformer
@@ -315,3 +317,42 @@ def save_figure(self: Run, name: str, fig, dpi: int = 110) -> Path:
     import matplotlib.pyplot as plt
     try: return atomic_write(self.path/f"{name}.png", lambda p: fig.savefig(p, format="png", dpi=dpi))
     finally: plt.close(fig)
+
+# %% ../nbs/03_store.ipynb #476de937
+def ffmpeg_exe() -> str | None:
+    "An ffmpeg executable: on the PATH, else imageio-ffmpeg's, else None."
+    if exe := shutil.which("ffmpeg"): return exe
+    try:
+        import imageio_ffmpeg
+        return imageio_ffmpeg.get_ffmpeg_exe()
+    except (ImportError, RuntimeError): return None
+
+def write_gif(path: Path, images: list[Image.Image], fps: float) -> Path:
+    "An endlessly looping GIF of `images`, written atomically; one shared 128-colour palette keeps it small."
+    pal = images[-1].quantize(128)
+    frames = [im.quantize(palette=pal, dither=Image.Dither.NONE) for im in images]
+    return atomic_write(path, lambda p: frames[0].save(p, format="GIF", save_all=True, append_images=frames[1:],
+                                                       duration=round(1000 / fps), loop=0, optimize=True))
+
+def write_mp4(path: Path, images: list[Image.Image], fps: float, exe: str) -> Path:
+    "An H.264 MP4 of `images` through ffmpeg `exe`, written atomically."
+    w, h = images[0].size
+    def write(p):
+        cmd = [exe, "-loglevel", "error", "-y", "-f", "rawvideo", "-pix_fmt", "rgb24", "-s", f"{w}x{h}", "-r", str(fps), "-i", "-",
+               "-vf", "pad=ceil(iw/2)*2:ceil(ih/2)*2", "-pix_fmt", "yuv420p", "-f", "mp4", str(p)]
+        subprocess.run(cmd, input=b"".join(im.convert("RGB").tobytes() for im in images), check=True, capture_output=True)
+    return atomic_write(path, write)
+
+# %% ../nbs/03_store.ipynb #4de922a2
+@patch
+def save_animation(self: Run, name: str, images: list[Image.Image], fps: float, mp4: bool = True) -> list[Path]:
+    "Write `<run>/<name>.gif`, and `<name>.mp4` where ffmpeg exists (`mp4`); the paths written."
+    paths = [write_gif(self.path/f"{name}.gif", images, fps)]
+    if mp4 and (exe := ffmpeg_exe()): paths.append(write_mp4(self.path/f"{name}.mp4", images, fps, exe))
+    return paths
+
+@patch
+def animation(self: Run, name: str = "circuits") -> Path | None:
+    "The GIF `<run>/<name>.gif`, if it was written."
+    p = self.path/f"{name}.gif"
+    return p if p.is_file() else None
