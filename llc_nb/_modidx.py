@@ -301,6 +301,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'llc_nb.stages.critical_points': ('stages.html#critical_points', 'llc_nb/stages.py'),
                                'llc_nb.stages.loss_plateaus': ('stages.html#loss_plateaus', 'llc_nb/stages.py'),
                                'llc_nb.stages.specialization_change': ('stages.html#specialization_change', 'llc_nb/stages.py'),
+                               'llc_nb.stages.stage_marks': ('stages.html#stage_marks', 'llc_nb/stages.py'),
                                'llc_nb.stages.stages': ('stages.html#stages', 'llc_nb/stages.py')},
             'llc_nb.store': { 'llc_nb.store.CheckpointError': ('store.html#checkpointerror', 'llc_nb/store.py'),
                               'llc_nb.store.Run': ('store.html#run', 'llc_nb/store.py'),

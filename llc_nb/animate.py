@@ -15,7 +15,7 @@ from PIL import Image
 from .circuits import circuit_arrays
 from .model import head_names
 from .plots import Blitter, mark_step, plot_llc, region_colours, step_axis
-from .stages import stages
+from .stages import stage_marks
 from .store import Run, RunError, ffmpeg_exe
 
 # %% ../nbs/11b_animate.ipynb #4718e4f9
@@ -82,8 +82,7 @@ def _curves(self: CircuitFrames, ax: plt.Axes):
     "Loss and LLC over training on `ax` (stage boundaries dotted when the LLC has them); returns the cursor."
     llc, metrics = self.run.table("llc"), self.run.metrics
     if len(llc):
-        st = stages(llc, metrics, self.run.table("circuits")) if "verdict" in llc and len(metrics) else None
-        plot_llc(llc, metrics, ax=ax, stages=st)
+        plot_llc(llc, metrics, ax=ax, stages=stage_marks(llc, metrics, self.run.table("circuits")))
         ok = llc.llc_mean[llc.verdict == "likelihood"] if "verdict" in llc else llc.llc_mean
         if len(ok): ax.set_ylim(min(0.0, ok.min() * 1.1), ok.max() * 1.15)     # learning coefficients in view; early ones may leave it
         ax.set_title("")

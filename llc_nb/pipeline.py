@@ -51,6 +51,7 @@ def analyze_step(run: Run,                          # a trained run
     "Circuit metrics of every head at every usable checkpoint (circuits.csv) and the run's circuit figures."
     from llc_nb.circuits import analyze_run, circuit_arrays, pick_steps
     from llc_nb.plots import plot_circuit_metrics, plot_circuits, plot_gaps, plot_regions
+    from llc_nb.stages import stage_marks
     tab = analyze_run(run, n_lists=n_lists, progress=progress)
     steps, arr = circuit_arrays(run)
     heads, name = _heads(tab), run.path.name
@@ -58,8 +59,10 @@ def analyze_step(run: Run,                          # a trained run
     idx = [steps.index(s) for s in show]
     run.save_figure("circuits_ov", plot_circuits(arr["ov"][idx], show, heads, "OV", f"{name}: OV circuits (logits)"), dpi=100)
     run.save_figure("circuits_qk", plot_circuits(arr["qk"][idx], show, heads, "QK", f"{name}: QK circuits (attention scores)"), dpi=100)
-    run.save_figure("regions", plot_regions(arr["copy_scores"], steps, heads, f"{name}: vocabulary regions"), dpi=100)
-    run.save_figure("circuit_metrics", plot_circuit_metrics(tab, llc=run.table("llc"), title=name), dpi=100)
+    llc = run.table("llc")
+    st = stage_marks(llc, run.metrics, tab)                    # where the LLC already has verdicts
+    run.save_figure("regions", plot_regions(arr["copy_scores"], steps, heads, f"{name}: vocabulary regions", stages=st), dpi=100)
+    run.save_figure("circuit_metrics", plot_circuit_metrics(tab, llc=llc, title=name, stages=st), dpi=100)
     run.save_figure("data_gaps", plot_gaps(run.table("data_gaps"), f"{name}: gaps in the training lists"), dpi=100)
     return tab
 
@@ -99,8 +102,8 @@ def llc_step(run: Run,                          # a trained run
 def llc_figure(run: Run, tab: pd.DataFrame) -> Path:
     "RUN/llc.png: the LLC table over training, verdicts as filled or hollow markers, the whole model's stage boundaries dotted."
     from llc_nb.plots import plot_llc
-    from llc_nb.stages import stages
-    st = stages(tab, run.metrics, run.table("circuits")) if "verdict" in tab and len(run.metrics) else None
+    from llc_nb.stages import stage_marks
+    st = stage_marks(tab, run.metrics, run.table("circuits"))
     return run.save_figure("llc", plot_llc(tab, run.metrics, f"{run.path.name}: LLC (dotted: stage boundaries)", stages=st), dpi=100)
 
 def llc_summary(run: Run, tab: pd.DataFrame) -> str:

@@ -99,11 +99,12 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
               "example list; at the bottom, which head copies which number.</p>",
               run_slider(view, steps, interval_ms=800)]
     over = []                                                      # (alt text, figure)
-    if len(view.metrics): over.append(("training curves", plot_training(view.metrics, name)))
-    if len(view.circuits): over.append(("circuit metrics", plot_circuit_metrics(view.circuits, llc=view.llc, title=name)))
+    st = view.stages                                               # boundaries dotted on every figure over training
+    if len(view.metrics): over.append(("training curves", plot_training(view.metrics, name, stages=st)))
+    if len(view.circuits): over.append(("circuit metrics", plot_circuit_metrics(view.circuits, llc=view.llc, title=name, stages=st)))
     if view.circuit_steps:
         over.append(("vocabulary regions", plot_regions(view.arrays["copy_scores"], view.circuit_steps, view.heads,
-                                                        f"{name}: vocabulary regions")))
+                                                        f"{name}: vocabulary regions", stages=st)))
     if over: parts.append("<h2>Over training</h2>")
     for alt, fig in over:
         parts.append(png_img(figure_png(fig, dpi=80), alt)); plt.close(fig)

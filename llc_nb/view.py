@@ -14,6 +14,7 @@ import torch
 from .circuits import arrangement, circuit_arrays, vocabulary_regions
 from .model import FULL, config_from_dict, head_names, make_model, torch_threads
 from .plots import Blitter, StepFigure, mark_step, plot_curves
+from .stages import stage_marks
 from .store import Run, RunError
 from .tasks import answer_logits, encode, make_dataset
 
@@ -40,7 +41,9 @@ class RunView:
             self.notes.insert(0, f"skipped {len(sk)} unreadable checkpoint file(s) at step(s) {sorted(sk)}: llc-nb info {self.run.path}")
         self.example = self.parse(example) if example is not None else make_dataset(self.task, 1, self.run.settings.task.val_seed)
         self._states: dict[int, dict] = {}
-        self.curves = plot_curves(self.metrics, self.llc, title=name, note=f"no LLC estimates\n(llc-nb llc {self.run.path})")
+        self.stages = stage_marks(self.llc, self.metrics, self.circuits)      # dotted on the curves, as in llc.png
+        self.curves = plot_curves(self.metrics, self.llc, title=name, note=f"no LLC estimates\n(llc-nb llc {self.run.path})",
+                                  stages=self.stages)
         plt.close(self.curves)                                       # frames are PNG bytes, never pyplot output
         self._marker = mark_step(self.curves.axes[0], self.steps[0])
         self._curves = Blitter(self.curves, [self._marker], dpi)
