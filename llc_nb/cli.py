@@ -145,6 +145,9 @@ def _parser_llc(sub):
     l.add_argument("run", metavar="RUN", help="run directory")
     l.add_argument("--set", action="append", metavar="llc.KEY=VALUE", help="override an [llc] setting, e.g. --set llc.n_beta=10 (repeatable)")
     l.add_argument("--steps", metavar="S1,S2,...", help="only these checkpoint steps (default: every [llc] every-th)")
+    l.add_argument("--subset", metavar="NAMES", help="the data-refined LLC instead, on these subsets of the training lists: "
+                   "gap (small_gap, large_gap: mean gap below or above the median), regions (region_l0h0, ...: lists mostly "
+                   "in one head's vocabulary region; needs llc-nb analyze), or their names; writes RUN/llc_refined.csv and .png")
     l.add_argument("--no-progress", action="store_true", help="no progress bars")
 
 def _warn_verdicts(tab) -> None:
@@ -158,6 +161,17 @@ def _warn_verdicts(tab) -> None:
 def cmd_llc(args) -> int:
     run = _trained(args.run)
     s = _llc_settings(run, args.set)
+    if args.subset:
+        from llc_nb.llc import verdict_summary
+        from llc_nb.refined import estimate_refined, named_subsets, plot_refined
+        subsets = named_subsets(run, args.subset)
+        tab = estimate_refined(run, subsets, s.llc, _steps_arg(run, args.steps), progress=not args.no_progress)
+        _headless_figures()
+        run.save_figure("llc_refined", plot_refined(tab, f"{run.path.name}: data-refined LLC"))
+        for name, d in tab.groupby("subset"): print(f"{name:>14}: {verdict_summary(d)}")
+        print(f"refined LLC  {run.path/'llc_refined.csv'}, {run.path/'llc_refined.png'}")
+        _warn_verdicts(tab)
+        return _finish(run)
     tab = pipeline.llc_step(run, s.llc, _steps_arg(run, args.steps), progress=not args.no_progress)
     print(pipeline.llc_summary(run, tab))
     _warn_verdicts(tab)

@@ -76,3 +76,19 @@ def test_calibrate_bad_input(run_dir):
     assert r.returncode == 1 and "no checkpoint at step(s) [9]" in r.stderr
     r = llc_nb("calibrate", run_dir, "--components", "full,l0h7")
     assert r.returncode == 2 and "l0h7 does not exist" in r.stderr
+
+
+def test_llc_on_subsets_writes_the_refined_table(run_dir):
+    "`llc-nb llc --subset gap`: the data-refined LLC of every component on each subset, with verdicts, in llc_refined.csv."
+    before = pd.read_csv(run_dir/"llc.csv") if (run_dir/"llc.csv").is_file() else None
+    r = llc_nb("llc", run_dir, "--subset", "gap", "--steps", "20", "--no-progress")
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(run_dir/"llc_refined.csv")
+    assert sorted(set(zip(tab.subset, tab.component))) == [(s, c) for s in ("large_gap", "small_gap") for c in ("full", "l0h0", "l0h1")]
+    assert (tab.step == 20).all() and tab.verdict.notna().all() and (run_dir/"llc_refined.png").is_file()
+    assert "small_gap:" in r.stdout and "large_gap:" in r.stdout
+    if before is not None: pd.testing.assert_frame_equal(before, pd.read_csv(run_dir/"llc.csv"))   # llc.csv untouched
+    r = llc_nb("llc", run_dir, "--subset", "short_lists")
+    assert r.returncode == 2 and "subset 'short_lists': unknown" in r.stderr
+    r = llc_nb("llc", run_dir, "--subset", "regions")
+    assert r.returncode == 1 and "region subsets need the circuits" in r.stderr
