@@ -41,17 +41,20 @@ def gap_subsets(run: Run) -> list[Subset]:
             Subset("large_gap", lambda r, t: _mean_gap(r, t) >= med, f"mean gap >= {med:.2f} (the median)")]
 
 # %% ../nbs/07c_refined.ipynb #1796bb11
-def region_subsets(run: Run, share: float = 0.8, step: int | None = None) -> list[Subset]:
-    "Per head, the lists with at least `share` of their numbers in its vocabulary region at `step` (default: the last analysed)."
+def region_subsets(run: Run, share: float = 0.8, top: float = 0.1, step: int | None = None) -> list[Subset]:
+    "Per head, the lists mostly in its vocabulary region at `step` (default: the last analysed): see below."
     steps, arr = circuit_arrays(run)
     if not steps: raise RunError(f"{run.path}: region subsets need the circuits (llc-nb analyze {run.path} first)")
     i = steps.index(step) if step is not None else len(steps) - 1
     own = torch.as_tensor(owners(arr["copy_scores"][i]))
-    n = run.task.list_len
-    heads = head_names(run.config["n_layers"], run.config["n_heads"])
-    def keep(h): return lambda r, t: (own[t[:, :n]] == h).float().mean(1) >= share
-    return [Subset(f"region_{name}", keep(h), f">= {share:.0%} of the numbers in {name}'s region at step {steps[i]}")
-            for h, name in enumerate(heads)]
+    n, lists = run.task.list_len, run.training_lists()
+    in_region = lambda t, h: (own[t[:, :n]] == h).float().mean(1)
+    out = []
+    for h, name in enumerate(head_names(run.config["n_layers"], run.config["n_heads"])):
+        cut = min(share, float(in_region(lists, h).quantile(1 - top)))      # a small region: its most concentrated lists
+        out.append(Subset(f"region_{name}", lambda r, t, h=h, cut=cut: in_region(t, h) >= cut,
+                          f">= {cut:.0%} of the numbers in {name}'s region at step {steps[i]}"))
+    return out
 
 # %% ../nbs/07c_refined.ipynb #a9e8fcf6
 SUBSETS = {"gap": gap_subsets, "regions": region_subsets}
