@@ -358,6 +358,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'llc_nb.sweep._short': ('sweep.html#_short', 'llc_nb/sweep.py'),
                               'llc_nb.sweep.cell_summary': ('sweep.html#cell_summary', 'llc_nb/sweep.py'),
                               'llc_nb.sweep.circuits_task': ('sweep.html#circuits_task', 'llc_nb/sweep.py'),
+                              'llc_nb.sweep.export_tables': ('sweep.html#export_tables', 'llc_nb/sweep.py'),
                               'llc_nb.sweep.finish_task': ('sweep.html#finish_task', 'llc_nb/sweep.py'),
                               'llc_nb.sweep.grid_cells': ('sweep.html#grid_cells', 'llc_nb/sweep.py'),
                               'llc_nb.sweep.llc_task': ('sweep.html#llc_task', 'llc_nb/sweep.py'),
