@@ -145,6 +145,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'llc_nb.llc.fused_hutchinson': ('llc.html#fused_hutchinson', 'llc_nb/llc.py'),
                             'llc_nb.llc.fused_init_loss': ('llc.html#fused_init_loss', 'llc_nb/llc.py'),
                             'llc_nb.llc.hutchinson_trace': ('llc.html#hutchinson_trace', 'llc_nb/llc.py'),
+                            'llc_nb.llc.llc_checkpoints': ('llc.html#llc_checkpoints', 'llc_nb/llc.py'),
                             'llc_nb.llc.llc_key': ('llc.html#llc_key', 'llc_nb/llc.py'),
                             'llc_nb.llc.llc_steps': ('llc.html#llc_steps', 'llc_nb/llc.py'),
                             'llc_nb.llc.module_chain_loss': ('llc.html#module_chain_loss', 'llc_nb/llc.py'),

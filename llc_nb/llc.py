@@ -11,8 +11,8 @@ __all__ = ['LossFn', 'HEAD_KEYS', 'RHAT_MAX', 'PRIOR_RATIO', 'BASIN_FRACTION', '
            'effective_sample_size', 'regime_verdict', 'hutchinson_trace', 'chain_specs', 'module_chain_loss',
            'estimate_from_traces', 'module_hutchinson', 'estimate_llc', 'llc_key', 'sampling_data', 'chance_loss',
            'natural_n_beta', 'fused_init_loss', 'fused_hutchinson', 'sample_components', 'estimate_step',
-           'estimate_checkpoint', 'llc_steps', 'estimate_run', 'verdict_summary', 'CalibrationGrid', 'default_grid',
-           'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces',
+           'estimate_checkpoint', 'llc_steps', 'llc_checkpoints', 'estimate_run', 'verdict_summary', 'CalibrationGrid',
+           'default_grid', 'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces',
            'calibration_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
@@ -76,7 +76,7 @@ def component_settings(s: LLCSettings, component: str) -> LLCSettings:
 
 def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate depends on (after `component_settings`)."
-    return {k: v for k, v in asdict(s).items() if k not in ("components", "workers", "every") and k not in HEAD_KEYS.values()}
+    return {k: v for k, v in asdict(s).items() if k not in ("components", "workers", "every", "steps") and k not in HEAD_KEYS.values()}
 
 # %% ../nbs/06_llc.ipynb #4187d15d
 @dataclass
@@ -424,6 +424,10 @@ def llc_steps(steps: list[int], every: int) -> list[int]:
     if every <= 1 or len(steps) <= 2: return list(steps)
     return sorted(set(steps[::every]) | {steps[-1]})
 
+def llc_checkpoints(steps: list[int], s: LLCSettings) -> list[int]:
+    "The checkpoints (of a run's `steps`) that the `[llc]` settings estimate: `s.steps` where given, else every `s.every`-th."
+    return [x for x in sorted({int(v) for v in s.steps.split()}) if x in steps] if s.steps.strip() else llc_steps(steps, s.every)
+
 _WORKER_DATA: dict = {}
 
 def _worker_estimate(run_path: str, step: int, comps: list[str], s: LLCSettings) -> list[tuple[dict, list]]:
@@ -463,7 +467,7 @@ def _steps_per_checkpoint(s: LLCSettings, comps: list[str]) -> int:
 def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
-    steps = llc_steps(run.usable_steps(), s.every) if steps is None else steps
+    steps = llc_checkpoints(run.usable_steps(), s) if steps is None else steps
     data = sampling_data(run, s) if s.workers <= 1 else None
     table = run.table("llc")
     per = _steps_per_checkpoint(s, comps) if s.backend == "batched" else sum(_total_steps(component_settings(s, c)) for c in comps)

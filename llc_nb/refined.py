@@ -18,7 +18,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .circuits import circuit_arrays, owners
-from .llc import components, estimate_step, llc_steps, sampling_data
+from .llc import components, estimate_step, llc_checkpoints, sampling_data
 from .model import head_names, torch_threads
 from .settings import LLCSettings, SettingsError
 from .store import Run, RunError
@@ -95,7 +95,7 @@ def estimate_refined(run: Run,                          # a trained run
     "The LLC of every component on every subset at every checkpoint; writes and returns llc_refined.csv."
     s = s or run.settings.llc
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
-    steps = llc_steps(run.usable_steps(), s.every) if steps is None else run.usable_steps(steps)
+    steps = llc_checkpoints(run.usable_steps(), s) if steps is None else run.usable_steps(steps)
     data = {sub.name: subset_data(run, s, sub) for sub in subsets}        # every subset checked before any sampling
     table = run.table("llc_refined")
     with torch_threads(run.settings.run.threads):

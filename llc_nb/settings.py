@@ -100,6 +100,8 @@ class LLCSettings:
     seed: int = setting(0, _nonneg, "must be >= 0")
     hessian_probes: int = setting(8, _nonneg, "must be >= 0")      # Hutchinson probes of tr(H) for the regime verdict (0: none)
     every: int = setting(3, _pos, "must be >= 1")                  # estimate every k-th checkpoint (the last one always)
+    steps: str = setting("", lambda v: re.fullmatch(r"(\d+( +\d+)*)?", v.strip()) is not None,
+                         "must be empty or checkpoint steps separated by spaces, such as 75 150 625")  # these instead of every k-th
     workers: int = setting(2, _pos, "must be >= 1")                # processes for a run's estimates, one torch thread each
 
 # %% ../nbs/00_settings.ipynb #b2a6dffb

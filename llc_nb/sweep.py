@@ -134,9 +134,9 @@ def finish_task(path: str, circuits: int, *chunks: list[dict]) -> dict:
 # %% ../nbs/08c_sweep.ipynb #d49d77dd
 def _llc_chunks(s: Settings, size: int) -> list[list[int]]:
     "The checkpoints the LLC step will estimate, known before training, in chunks of `size`."
-    from llc_nb.llc import llc_steps
+    from llc_nb.llc import llc_checkpoints
     from llc_nb.train import schedule
-    steps = llc_steps(schedule(s.train), s.llc.every)
+    steps = llc_checkpoints(schedule(s.train), s.llc)
     return [steps[i:i + size] for i in range(0, len(steps), size)]
 
 def submit_cell(client, path: str, overrides: list[str], llc: bool = True, chunk: int = 4) -> list:
