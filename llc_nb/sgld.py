@@ -128,7 +128,7 @@ class FusedModel:
     layernorm: bool
     eps: float
     q0: int                     # first answer-predicting position (the separator): list_len
-    n_answer: int               # answer positions: list_len
+    n_answer: int               # answer positions: list_len (every position after the first for the genre task)
 
     @classmethod
     def of(cls, model, list_len: int) -> "FusedModel":
@@ -139,7 +139,7 @@ class FusedModel:
                                  ("d_vocab_out == d_vocab", c.d_vocab_out != c.d_vocab),
                                  ("default attention scale", not c.use_attn_scale or abs(c.attn_scale - math.sqrt(c.d_head)) > 1e-9)] if bad]
         if why: raise ValueError(f"fused model: needs {', '.join(why)}")
-        return cls(c.n_layers, c.n_heads, c.d_head, c.normalization_type == "LN", c.eps, list_len, list_len)
+        return cls(c.n_layers, c.n_heads, c.d_head, c.normalization_type == "LN", c.eps, list_len, c.n_ctx - 1 - list_len)
 
 # %% ../nbs/05b_sgld.ipynb #8c64f3d6
 def _heads_matrix(w: Tensor) -> Tensor:

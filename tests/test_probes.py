@@ -216,3 +216,19 @@ def test_cli_probe_genre_trains_once_and_probes(tmp_path, monkeypatch, capsys):
     assert set(pd.read_csv(out/"probes.csv").step) == {20}
     assert main(["analyze", str(out), "--no-progress"]) == 1                   # unusable for circuits: no lists of numbers
     assert "a genre run has none" in capsys.readouterr().err
+
+
+def test_pipeline_on_a_genre_run_skips_circuits_and_estimates_the_llc(tmp_path):
+    "`llc-nb run --profile genre`: trained like any run, no circuits or report (no lists), an LLC with verdicts."
+    from llc_nb.pipeline import run
+    small = ["model.n_layers=1", "model.d_model=16", "model.d_head=8", "model.n_heads=2", "task.n_train=640", "task.n_val=64",
+             "task.context=16", "train.steps=20", "train.checkpoints=3", "train.log_checkpoints=1", "train.eval_size=64",
+             "llc.chains=2", "llc.draws=10", "llc.burnin=5", "llc.init_loss_batches=2", "llc.batch_size=32", "llc.every=1",
+             "llc.workers=1", "llc.hessian_probes=2"]
+    said = []
+    r = run(load_settings(profile="genre", overrides=small), tmp_path/"genre", progress=False, log=said.append)
+    assert any("circuits     none: a genre run has no lists of numbers" in m for m in said)
+    assert not (r.path/"circuits.csv").exists() and not (r.path/"report.html").exists()
+    llc = r.table("llc")
+    assert sorted(set(zip(llc.step, llc.component))) == [(s, c) for s in (0, 1, 20) for c in ("full", "l0h0", "l0h1")]
+    assert llc.verdict.notna().all() and (r.path/"llc.png").is_file()
