@@ -150,7 +150,7 @@ def submit_cell(client, path: str, overrides: list[str], llc: bool = True, chunk
     return [trained, circuits, *parts, client.submit(finish_task, path, circuits, *parts, key=f"finish-{tag}", pure=False)]
 
 # %% ../nbs/08c_sweep.ipynb #28a23ca9
-WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": None}   # Dask's 65536 makes every torch step map and unmap its memory: 3x slower
+WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": None}   # Dask's 65536 makes every torch step map and unmap its memory: ~4x slower
 
 def _local_client(workers: int):
     import os, dask
