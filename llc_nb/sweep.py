@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['WORKER_ENV', 'KEPT_TABLES', 'Grid', 'read_grid', 'grid_cells', 'train_task', 'circuits_task', 'llc_task',
-           'cell_summary', 'finish_task', 'submit_cell', 'sweep', 'export_tables']
+           'cell_summary', 'finish_task', 'submit_cell', 'sweep', 'export_tables', 'read_tables']
 
 # %% ../nbs/08c_sweep.ipynb #e8007a26
 import configparser, dataclasses, itertools
@@ -232,3 +232,12 @@ def export_tables(out, dest, tables=KEPT_TABLES) -> list[Path]:
             if len(t := run.table(name)): written.append(atomic_write(dest/cell/f"{name}.csv", lambda p: t.to_csv(p, index=False)))
         written.append(atomic_write(dest/cell/"settings.ini", lambda p: shutil.copyfile(run.path/"settings.ini", p)))
     return written
+
+# %% ../nbs/08c_sweep.ipynb #ccc7f606
+def read_tables(dest, tables=KEPT_TABLES) -> tuple[pd.DataFrame, dict]:
+    "What `export_tables` kept in `dest`: the summary, and per cell a dict of its tables (empty frames where missing)."
+    dest = Path(dest)
+    if not (dest/"sweep.csv").is_file(): raise SettingsError(f"{dest}: no sweep.csv (not a folder written by export_tables)")
+    summary = pd.read_csv(dest/"sweep.csv")
+    read = lambda p: pd.read_csv(p) if p.is_file() else pd.DataFrame()
+    return summary, {cell: {name: read(dest/cell/f"{name}.csv") for name in tables} for cell in summary.cell}
