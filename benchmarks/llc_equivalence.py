@@ -16,8 +16,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from llc_nb.llc import calibration_steps, components, estimate_from_traces, component_settings, sample_components, \
-    sampling_data, chance_loss
+from llc_nb.calibrate import calibration_steps
+from llc_nb.llc import chance_loss, estimate_from_traces
+from llc_nb.sampling import component_settings, components, sample_components, sampling_data
 from llc_nb.settings import parse_overrides, settings_from_dict
 from llc_nb.store import Run
 
@@ -33,7 +34,8 @@ def main():
     s = replace(s, chains=a.chains, burnin=a.burnin, draws=a.draws, hessian_probes=0)
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
     data = sampling_data(run, s)
-    from llc_nb.sgld import FusedModel, fused_logits, stacked
+    from llc_nb.fused import FusedModel, fused_logits
+    from llc_nb.sgld import stacked
     from llc_nb.tasks import answer_logits
     worst = 0.0
     for st in run.steps:                                   # the fused model against the HookedTransformer, every checkpoint

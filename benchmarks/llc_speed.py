@@ -17,10 +17,11 @@ from dataclasses import replace
 
 import torch
 
-from llc_nb.llc import _devinterp_traces, as_dataset, component_settings, components, param_masks, sample_components, \
+from llc_nb.fused import FusedModel, full_model_loss
+from llc_nb.sampling import as_dataset, component_settings, components, devinterp_traces, param_masks, sample_components, \
     sampling_data, sgld_loss_fn
 from llc_nb.settings import parse_overrides, settings_from_dict
-from llc_nb.sgld import ChainSpec, FusedModel, full_model_loss, run_chains, stacked
+from llc_nb.sgld import ChainSpec, run_chains, stacked
 from llc_nb.store import Run
 
 
@@ -56,7 +57,7 @@ def time_devinterp(run, step, comps, s, data):
     for c in comps:
         sc = component_settings(s, c)
         t0 = time.perf_counter()
-        _devinterp_traces(model, as_dataset(data[0]), sgld_loss_fn(run.task), sc, param_masks(model, c))
+        devinterp_traces(model, as_dataset(data[0]), sgld_loss_fn(run.task), sc, param_masks(model, c))
         t[c] = time.perf_counter() - t0
     return t
 
@@ -94,7 +95,7 @@ def main():
     torch.set_num_threads(1)
     model = run.model(step)
     fm = FusedModel.of(model, run.task.list_len)
-    specs = [ChainSpec(lr=s.lr, n_beta=s.n_beta, localization=s.localization, method=s.sampler, seed=i) for i in range(s.chains)]
+    specs = [ChainSpec(step_size=s.step_size, n_beta=s.n_beta, localization=s.localization, method=s.sampler, seed=i) for i in range(s.chains)]
     run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, 5)
     t0 = time.perf_counter()
     run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, a.steps)
@@ -108,7 +109,7 @@ def main():
           f"full-sequence step's {plain / 1e9:.2f} GFLOP (ceiling {plain / rate / 1e6:.1f} ms, {ms / (plain / rate / 1e6):.2f}×)")
 
     # 2b. how the cost per chain-step scales with the number of chains in one batch
-    from llc_nb.sgld import head_constants, head_loss, head_weights
+    from llc_nb.fused import head_constants, head_loss, head_weights
     hc = head_constants(fm, model, data[0])
     scan = {}
     for C in (4, 12, 24, 48, 96, 144):

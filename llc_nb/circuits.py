@@ -8,10 +8,11 @@ mean-ablating a head costs. `analyze_run` measures all of it at every checkpoint
 __all__ = ['ANALYSIS_VERSION', 'token_inputs', 'unembed_matrix', 'ov_circuit', 'qk_circuit', 'pos_qk_circuit',
            'translational_symmetry', 'copy_scores', 'owners', 'vocabulary_regions', 'coverage', 'overlap', 'head_roles',
            'arrangement', 'ov_offset_profile', 'attention_profile', 'offsets', 'mean_ablation', 'final_scale',
-           'analyze_model', 'data_features', 'analyze_run', 'pick_steps', 'circuit_arrays']
+           'analyze_model', 'data_features', 'CircuitAnalysis', 'analyze_run', 'pick_steps', 'circuit_arrays']
 
 # %% ../nbs/07_circuits.ipynb #4dac0ed2
 import math
+from dataclasses import dataclass
 
 import numpy as np
 import pandas as pd
@@ -21,7 +22,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 from transformer_lens import FactoredMatrix, HookedTransformer
 
-from .model import FULL, head_names, torch_threads
+from .model import FULL, head_names, parse_component, torch_threads
 from .store import Run, RunError, tensors_sha256
 from .tasks import ListTask, answer_logits, answer_targets, gap_stats, make_dataset, per_token_loss
 
@@ -31,8 +32,12 @@ def _positions(model: HookedTransformer, task: ListTask | None, side: str) -> sl
     n = task.list_len
     return slice(0, n) if side == "src" else slice(n, 2 * n)
 
-def token_inputs(model: HookedTransformer, side: str = "src", task: ListTask | None = None,
-                 layer: int = 0, ln: bool = True) -> Float[Tensor, "vocab d_model"]:
+def token_inputs(model: HookedTransformer,       # an attention-only model
+                 side: str = "src",              # 'src' (the numbers attended to) or 'dst' (the positions attending)
+                 task: ListTask | None = None,   # whose positions are averaged into each token (None: every position)
+                 layer: int = 0,                 # the layer whose heads read the stream
+                 ln: bool = True,                # add the mean position and apply that layer's LayerNorm
+                ) -> Float[Tensor, "vocab d_model"]:
     "The residual stream a head in `layer` reads at each token, on the `'src'` or `'dst'` side (see above)."
     x = model.W_E
     if not ln: return x
@@ -48,8 +53,14 @@ def unembed_matrix(model: HookedTransformer, final_scale: float = 1.0) -> Float[
 
 # %% ../nbs/07_circuits.ipynb #272f2d8a
 @torch.no_grad()
-def ov_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None, ln: bool = True,
-               final_scale: float = 1.0, factored: bool = False) -> Float[Tensor, "src out"] | FactoredMatrix:
+def ov_circuit(model: HookedTransformer,       # an attention-only model
+               head: int,                      # the head's index in its layer
+               layer: int = 0,                 # the head's layer
+               task: ListTask | None = None,   # whose source positions are averaged in (see `token_inputs`)
+               ln: bool = True,                # fold in LayerNorm (input and `ln_final`)
+               final_scale: float = 1.0,       # `ln_final`'s mean scale at the answer positions (see `final_scale`)
+               factored: bool = False,         # return TransformerLens' `FactoredMatrix` instead of the product
+              ) -> Float[Tensor, "src out"] | FactoredMatrix:
     "Full OV circuit of a head: row = source token, column = the logit it adds to each output token."
     src = token_inputs(model, "src", task, layer, ln)
     W_U = unembed_matrix(model, final_scale) if ln else model.W_U
@@ -58,8 +69,13 @@ def ov_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTa
 
 # %% ../nbs/07_circuits.ipynb #97be0295
 @torch.no_grad()
-def qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None,
-               ln: bool = True, factored: bool = False) -> Float[Tensor, "dst src"] | FactoredMatrix:
+def qk_circuit(model: HookedTransformer,       # an attention-only model
+               head: int,                      # the head's index in its layer
+               layer: int = 0,                 # the head's layer
+               task: ListTask | None = None,   # whose positions are averaged in (see `token_inputs`)
+               ln: bool = True,                # fold in LayerNorm, the mean positions and the biases
+               factored: bool = False,         # without `ln`: return TransformerLens' `FactoredMatrix` instead of the product
+              ) -> Float[Tensor, "dst src"] | FactoredMatrix:
     "Full QK circuit of a head: row = destination token, column = source token, entries = attention scores."
     if not ln:
         fm = FactoredMatrix(model.W_E @ model.W_Q[layer, head], (model.W_E @ model.W_K[layer, head]).T)
@@ -70,8 +86,12 @@ def qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTa
 
 # %% ../nbs/07_circuits.ipynb #727ccbf9
 @torch.no_grad()
-def pos_qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: ListTask | None = None,
-                   ln: bool = True) -> Float[Tensor, "dst_pos src"]:
+def pos_qk_circuit(model: HookedTransformer,       # an attention-only model
+                   head: int,                      # the head's index in its layer
+                   layer: int = 0,                 # the head's layer
+                   task: ListTask | None = None,   # which tokens are numbers, and whose source positions are averaged in
+                   ln: bool = True,                # apply the layer's LayerNorm
+                  ) -> Float[Tensor, "dst_pos src"]:
     "Positional QK: row = destination position (its residual = `W_pos[p]` + the mean number embedding), column = source token."
     n_num = model.cfg.d_vocab - 1 if task is None else task.max_value + 1
     x = model.W_pos + model.W_E[:n_num].mean(0)
@@ -81,7 +101,12 @@ def pos_qk_circuit(model: HookedTransformer, head: int, layer: int = 0, task: Li
     return q @ k.T / model.cfg.attn_scale
 
 # %% ../nbs/07_circuits.ipynb #39700b88
-def translational_symmetry(M, norm: str = "ratio", sign: int = 1, drop: int | None = None, center: bool = False) -> float:
+def translational_symmetry(M,                        # a square circuit matrix
+                           norm: str = "ratio",      # 'ratio' (in [-1, 1]), 'mean' (per entry) or 'none'
+                           sign: int = 1,            # -1 to score the opposite orientation
+                           drop: int | None = None,  # a row and column left out first (such as SEP)
+                           center: bool = False,     # subtract each row's mean first
+                          ) -> float:
     "Translational symmetry of a square circuit matrix: perpendicular minus parallel adjacent variation (see above)."
     M = torch.as_tensor(M, dtype=torch.float64)
     if M.ndim != 2: raise ValueError(f"translational_symmetry: expected a 2-d matrix, got shape {tuple(M.shape)}")
@@ -172,8 +197,11 @@ def ov_offset_profile(ov, scores: np.ndarray, k: int = 4) -> pd.DataFrame:
 
 # %% ../nbs/07_circuits.ipynb #b9d3772e
 @torch.no_grad()
-def attention_profile(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"],
-                      layer: int = 0) -> Float[Tensor, "heads offsets"]:
+def attention_profile(model: HookedTransformer,            # an attention-only model
+                      task: ListTask,                    # the list task of `tokens`
+                      tokens: Int[Tensor, "batch seq"],   # sequences of `task`
+                      layer: int = 0,                    # whose heads
+                     ) -> Float[Tensor, "heads offsets"]:
     "Mean attention by rank offset `-(n-1)..n-1` of the source (0 = correct source) plus a last column for SEP/outputs."
     n = task.list_len
     _, cache = model.run_with_cache(tokens, names_filter=f"blocks.{layer}.attn.hook_pattern")
@@ -209,13 +237,14 @@ def mean_ablation(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, 
     "Per head: answer loss, accuracy and entropy after mean-ablating it, and their change from the clean model."
     clean = _answer_stats(task, model(tokens), tokens)
     rows = []
-    for name, (l, h) in zip(head_names(model.cfg.n_layers, model.cfg.n_heads), [(l, h) for l in range(model.cfg.n_layers) for h in range(model.cfg.n_heads)]):
+    for name in head_names(model.cfg.n_layers, model.cfg.n_heads):
+        l, h = parse_component(name)
         def ablate(z, hook, h=h):
             z[:, :, h] = z[:, :, h].mean(0, keepdim=True)
             return z
         logits = model.run_with_hooks(tokens, fwd_hooks=[(f"blocks.{l}.attn.hook_z", ablate)])
         st = _answer_stats(task, logits, tokens)
-        rows.append(dict(head=name, **st, dloss=st["loss"] - clean["loss"], dacc=st["acc"] - clean["acc"],
+        rows.append(dict(component=name, **st, dloss=st["loss"] - clean["loss"], dacc=st["acc"] - clean["acc"],
                          dentropy=st["entropy"] - clean["entropy"]))
     return pd.DataFrame(rows)
 
@@ -230,12 +259,12 @@ def final_scale(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "b
 # %% ../nbs/07_circuits.ipynb #a1f855c0
 @torch.no_grad()
 def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "batch seq"]) -> tuple[pd.DataFrame, dict]:
-    "Every circuit metric of `model` on `tokens`: a tidy (head, metric, value) table and the arrays behind it."
+    "Every circuit metric of `model` on `tokens`: a tidy (component, metric, value) table and the arrays behind it."
     L, H, n_num = model.cfg.n_layers, model.cfg.n_heads, task.max_value + 1
     names = [f"blocks.{l}.attn.hook_pattern" for l in range(L)] + ["ln_final.hook_scale"] * (model.cfg.normalization_type is not None)
     logits, cache = model.run_with_cache(tokens, names_filter=lambda name: name in names)   # one clean forward pass for all of it
     s = cache["ln_final.hook_scale"][:, task.list_len:-1].mean().item() if model.cfg.normalization_type else 1.0
-    heads = [(l, h) for l in range(L) for h in range(H)]
+    heads = [parse_component(name) for name in head_names(L, H)]
     ov = torch.stack([ov_circuit(model, h, l, task, final_scale=s) for l, h in heads])
     qk = torch.stack([qk_circuit(model, h, l, task) for l, h in heads])
     pqk = torch.stack([pos_qk_circuit(model, h, l, task) for l, h in heads])
@@ -244,25 +273,27 @@ def analyze_model(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, 
     prof = torch.cat([_profile(cache[f"blocks.{l}.attn.hook_pattern"][:, :, n:2 * n, :], tokens, n) for l in range(L)])
     roles, ab = head_roles(scores), mean_ablation(model, task, tokens)
     rows = []
-    for i, name in enumerate(head_names(model.cfg.n_layers, model.cfg.n_heads)):
+    for i, name in enumerate(head_names(L, H)):
         sym = dict(drop=task.sep, center=True)
         vals = dict(ov_symmetry=translational_symmetry(ov[i], **sym), qk_symmetry=translational_symmetry(qk[i], **sym),
                     copy_mean=roles.mean_score[i], coverage=roles.coverage[i], regions=roles.regions[i],
                     copy_own=roles.copy_own[i], suppress_other=roles.suppress_other[i],
                     attn_correct=prof[i, task.list_len - 1].item(), ablation_dloss=ab.dloss[i],
                     ablation_dacc=ab.dacc[i], ablation_dentropy=ab.dentropy[i])
-        rows += [dict(head=name, metric=k, value=float(v)) for k, v in vals.items()]
+        rows += [dict(component=name, metric=k, value=float(v)) for k, v in vals.items()]
     clean = _answer_stats(task, logits, tokens)
     whole = dict(n_regions=len(vocabulary_regions(scores)), overlap=overlap(scores),
                  splitting=float(arrangement(scores) == "splitting"), val_loss=clean["loss"], val_acc=clean["acc"],
                  final_scale=s)
-    rows += [dict(head=FULL, metric=k, value=float(v)) for k, v in whole.items()]
+    rows += [dict(component=FULL, metric=k, value=float(v)) for k, v in whole.items()]
     arrays = dict(ov=ov.float(), qk=qk.float(), pos_qk=pqk.float(), copy_scores=torch.as_tensor(scores).float(),
                   attention=prof.float())
     return pd.DataFrame(rows), arrays
 
 # %% ../nbs/07_circuits.ipynb #2f0fe87a
 ANALYSIS_VERSION = 2    # 2: the whole model's rows are `full` (were `all`)
+# (the column `head` became `component` without a new version: the store renames it on read, `store.TABLES`,
+# so a version-2 table is reused as it is and rewritten under the new name)
 
 def data_features(run: Run) -> pd.DataFrame:
     "Gap histogram of the run's training lists, with the mean gap and its expectation `(N+1)/(n+1)` on every row."
@@ -275,8 +306,20 @@ def _analysis_meta(run: Run, n_lists: int) -> dict:
     return dict(version=ANALYSIS_VERSION, n_lists=n_lists, val_seed=run.settings.task.val_seed)
 
 # %% ../nbs/07_circuits.ipynb #89ef2ca4
-def analyze_run(run: Run, steps: list[int] | None = None, n_lists: int = 2000, progress: bool = True) -> pd.DataFrame:
-    "Circuit metrics at every checkpoint (or `steps`): writes circuits.csv, circuits.safetensors and data_gaps.csv."
+@dataclass
+class CircuitAnalysis:
+    "What `analyze_run` measured: what `pipeline.circuits_step` saves as circuits.csv, circuits.safetensors, data_gaps.csv."
+    table: pd.DataFrame                # step, component, metric, value
+    arrays: dict                       # ov, qk, pos_qk, copy_scores, attention: first axis = step
+    meta: dict                         # analysis settings, steps, and each step's checkpoint hash
+    gaps: pd.DataFrame                 # `data_features` of the training lists
+
+def analyze_run(run: Run,                         # a trained run of a list task
+                steps: list[int] | None = None,   # checkpoints to analyse (None: every usable one)
+                n_lists: int = 2000,              # validation lists the attention and ablation metrics average over
+                progress: bool = True,            # show a progress bar
+               ) -> "CircuitAnalysis":
+    "Circuit metrics and arrays at every checkpoint (or `steps`), reusing stored ones whose checkpoint is unchanged; writes nothing."
     if not run.task.has_lists: raise RunError(f"{run.path}: circuits read how heads move numbers; a {run.task.name} run has none")
     steps = run.usable_steps() if steps is None else sorted(steps)
     tokens = make_dataset(run.task, n_lists, run.settings.task.val_seed)
@@ -295,14 +338,11 @@ def analyze_run(run: Run, steps: list[int] | None = None, n_lists: int = 2000, p
                 tables.append(old_tab[old_tab.step == step]); a = {k: torch.as_tensor(v[i]) for k, v in old_arr.items()}
             else:
                 tab, a = analyze_model(run.model(step), run.task, tokens)
-                tables.append(tab.assign(step=step)[["step", "head", "metric", "value"]])
+                tables.append(tab.assign(step=step)[["step", "component", "metric", "value"]])
             for k, v in a.items(): arrays.setdefault(k, []).append(v)
             shas[str(step)] = sha
-    table = pd.concat(tables, ignore_index=True)
-    run.save_arrays("circuits.safetensors", {k: torch.stack(v) for k, v in arrays.items()}, {**meta, "steps": steps, "sha": shas})
-    run.write_table("circuits", table)
-    run.write_table("data_gaps", data_features(run))
-    return table
+    return CircuitAnalysis(pd.concat(tables, ignore_index=True), {k: torch.stack(v) for k, v in arrays.items()},
+                           {**meta, "steps": steps, "sha": shas}, data_features(run))
 
 # %% ../nbs/07_circuits.ipynb #8ee0f808
 def pick_steps(steps: list[int], k: int = 5) -> list[int]:

@@ -19,7 +19,13 @@ from .view import RunView, table_html
 # %% ../nbs/10_explorer.ipynb #ad6b3c15
 class CheckpointExplorer(widgets.VBox):
     "Step through a run's checkpoints: curves, circuits, attention on a list you type, and metrics."
-    def __init__(self, run: Run | str, step: int | None = None, example=None, interval_ms: int = 800, dpi: int = 80):
+    def __init__(self,
+                 run: Run | str,            # a trained run, or its directory
+                 step: int | None = None,   # checkpoint shown first (None: the first); must be one of the run's
+                 example=None,              # input list: text such as '3 1 2', or numbers (None: a validation list)
+                 interval_ms: int = 800,    # milliseconds per checkpoint while playing
+                 dpi: int = 80,             # pixels per inch of the figures
+                ):
         self.view = RunView(run, example, dpi)
         steps = self.view.steps
         self.index = steps.index(step) if step in steps else 0

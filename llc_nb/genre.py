@@ -15,7 +15,7 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-from .tasks import ListTask
+from .tasks import TextTask, register_task
 
 # %% ../nbs/01b_genre.ipynb #def7e8da
 GENRES = ("narrative", "list", "speech", "code", "explanation")
@@ -63,7 +63,11 @@ class GenreError(ValueError):
     "Texts or parameters the genre demo cannot use; the message says why."
 
 # %% ../nbs/01b_genre.ipynb #6f2ffb34
-def chunk_texts(texts: pd.DataFrame, chunk_chars: int, per_genre: int | None = None, seed: int = 0) -> pd.DataFrame:
+def chunk_texts(texts: pd.DataFrame,              # columns text, genre (as `genre_texts` makes)
+                chunk_chars: int,                 # characters per chunk
+                per_genre: int | None = None,     # chunks kept of each genre (None: all)
+                seed: int = 0,                    # which chunks are kept, and their order
+               ) -> pd.DataFrame:
     "Non-overlapping `chunk_chars`-character chunks of every text (remainders dropped), `per_genre` of each genre."
     rows = [dict(text=t[i:i + chunk_chars], genre=g, source=j) for j, (t, g) in enumerate(zip(texts.text, texts.genre))
             for i in range(0, len(t) - chunk_chars + 1, chunk_chars)]
@@ -96,20 +100,15 @@ def genre_stream(texts: int, seed: int) -> Int[Tensor, "chars"]:
     return torch.tensor(CharTokenizer()("\n\n".join(genre_texts(texts, seed).text)))
 
 # %% ../nbs/01b_genre.ipynb #fe3899d7
+@register_task
 @dataclass(frozen=True)
-class GenreTask(ListTask):
+class GenreTask(TextTask):
     "Next-character prediction on windows of generated text of the five genres."
-    list_len: int = 0                     # no input list: every character after the first is predicted
+    list_len: int = 0                     # no input list: every character after a window's first is predicted
+    context: int = 64                     # characters each window predicts (a window is context + 1 characters)
     max_value: int = len(ALPHABET) - 1    # token ids are 0..max_value, one per character
-    context: int = 64                     # characters each window predicts
     texts: int = 400                      # generated texts per genre behind each seed's stream
     name: ClassVar[str] = "genre"
-    has_lists: ClassVar[bool] = False     # no lists, so no circuits over numbers
-
-    @property
-    def d_vocab(self) -> int: return len(ALPHABET)
-    @property
-    def n_ctx(self) -> int: return self.context + 1
 
     def sequences(self, n: int, seed: int) -> Int[Tensor, "n seq"]:
         "`n` windows of `n_ctx` characters at random places in the stream of `seed`."

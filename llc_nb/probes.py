@@ -7,7 +7,7 @@ random-init and a shuffled-label control, at every checkpoint of a run."""
 __all__ = ['CONTROLS', 'POOLINGS', 'ProbeError', 'resid_hooks', 'hook_layer', 'valid_hooks', 'check_hooks', 'pool',
            'check_pooling', 'collect_activations', 'encode_labels', 'split_indices', 'fit_probe', 'random_init_copy',
            'probe_checkpoints', 'probe_model', 'tokenize_texts', 'probe_texts', 'trajectory_data', 'answer_chunks',
-           'probe_run', 'decodable_from', 'probe_summary', 'genre_probes', 'genre_run', 'genre_study']
+           'probe_run', 'decodable_from', 'probe_summary', 'genre_chunks', 'genre_probes']
 
 # %% ../nbs/08_probes.ipynb #10ae4b5b
 import re, warnings
@@ -29,8 +29,6 @@ from tqdm.auto import tqdm
 
 from .genre import GENRES, CharTokenizer, chunk_texts, genre_texts
 from .model import HookedTransformer, make_model, torch_threads
-from .plots import plot_probes
-from .settings import load_settings
 from .store import Run
 from .tasks import ListTask, MixTask, make_dataset
 
@@ -105,8 +103,13 @@ def _stop_layer(hooks: list[str], n_layers: int) -> int | None:
     return deepest if deepest < n_layers else None
 
 @torch.inference_mode()
-def collect_activations(model: HookedTransformer, tokens: Int[Tensor, "n pos"], masks: Bool[Tensor, "chunk n pos"],
-                        hooks: list[str], pooling: str = "mean", batch_size: int = 64) -> dict[str, np.ndarray]:
+def collect_activations(model: HookedTransformer,                  # the model whose activations are read
+                        tokens: Int[Tensor, "n pos"],              # the sequences
+                        masks: Bool[Tensor, "chunk n pos"],        # one mask of positions to pool per chunk
+                        hooks: list[str],                          # hook names to read
+                        pooling: str = "mean",                     # mean over a chunk's positions, or its last one
+                        batch_size: int = 64,                      # sequences per forward pass
+                       ) -> dict[str, np.ndarray]:
     "Pooled activations `{hook: array (chunk, n, d)}` of every sequence for every chunk mask."
     dev, stop = model.cfg.device, _stop_layer(hooks, model.cfg.n_layers)
     out = {h: [] for h in hooks}
@@ -143,7 +146,11 @@ def split_indices(y: np.ndarray, test_size: float = 0.2, seed: int = 0) -> tuple
     except ValueError as e:
         raise ProbeError(f"labels: cannot hold out {test_size:.0%} with every class on both sides ({e})") from None
 
-def fit_probe(X: np.ndarray, y: np.ndarray, split: tuple[np.ndarray, np.ndarray], C: float = 1.0) -> dict[str, float]:
+def fit_probe(X: np.ndarray,                              # features, one row per sequence
+              y: np.ndarray,                              # labels, one per row of X
+              split: tuple[np.ndarray, np.ndarray],       # row indices to fit on, row indices to score on
+              C: float = 1.0,                             # inverse L2 strength of the logistic regression
+             ) -> dict[str, float]:
     "Fit a logistic-regression probe on `split[0]`; macro F1 and accuracy on `split[1]`."
     tr, te = split
     if len(np.unique(y[tr])) < 2: pred = np.full(len(te), y[tr][0])   # nothing to learn: predict the only class
@@ -186,8 +193,10 @@ def probe_checkpoints(models: Iterable[tuple[int, HookedTransformer]],  # (step,
                       seed: int = 0,                          # split, shuffle and random-init seed
                       test_size: float = 0.2,                 # held-out fraction, stratified
                       C: float = 1.0,                         # inverse L2 strength of the logistic regression
-                      batch_size: int = 64, progress: bool = True,
-                      total: int | None = None) -> pd.DataFrame:  # number of models, for the progress bar
+                      batch_size: int = 64,                   # sequences per forward pass
+                      progress: bool = True,                  # one bar counting checkpoints
+                      total: int | None = None,               # number of models, for the progress bar (None: unknown)
+                     ) -> pd.DataFrame:
     "Probe scores of every `(step, model)` and the controls for `labels`, as a tidy table."
     y, _ = encode_labels(labels, len(tokens))
     check_pooling(pooling)
@@ -216,7 +225,12 @@ def probe_checkpoints(models: Iterable[tuple[int, HookedTransformer]],  # (step,
     return tab.drop(columns="position") if keys == [None] else tab
 
 # %% ../nbs/08_probes.ipynb #712a3990
-def probe_model(model: HookedTransformer, tokens: Int[Tensor, "n pos"], masks, labels, **kw) -> pd.DataFrame:
+def probe_model(model: HookedTransformer,          # the model to probe
+                tokens: Int[Tensor, "n pos"],      # the sequences, right-padded
+                masks,                             # a chunk mask (n, pos), or {position: mask}
+                labels,                            # one label per sequence
+                **kw,                              # `probe_checkpoints` options: hooks, pooling, controls, seed, ...
+               ) -> pd.DataFrame:
     "Probe scores of one model and the controls (`probe_checkpoints` without the step)."
     return probe_checkpoints([(0, model)], tokens, masks, labels, progress=False, **kw).drop(columns="step")
 
@@ -229,8 +243,12 @@ def _token_ids(tokenizer: Callable, text: str) -> list[int]:
     try: return [int(i) for i in ids]
     except (TypeError, ValueError): raise ProbeError(f"tokenizer: must return token ids (integers), got {type(ids).__name__}") from None
 
-def tokenize_texts(texts, tokenizer: Callable, n_ctx: int, truncate: bool = False, pad_id: int = 0
-                   ) -> tuple[Int[Tensor, "n pos"], Bool[Tensor, "n pos"]]:
+def tokenize_texts(texts,                      # text chunks (a list of strings, not one string)
+                   tokenizer: Callable,        # text -> token ids (a list, tensor, array or {'input_ids': ...})
+                   n_ctx: int,                 # the model's context: the most tokens a text may have
+                   truncate: bool = False,     # keep the first n_ctx tokens of a longer text (False: raise ProbeError)
+                   pad_id: int = 0,            # token id that pads the shorter texts (masked out)
+                  ) -> tuple[Int[Tensor, "n pos"], Bool[Tensor, "n pos"]]:
     "Token ids of `texts`, right-padded into one tensor, and the mask of real tokens."
     if isinstance(texts, str): raise ProbeError("texts: expected a list of texts, got a single string")
     texts = list(texts)
@@ -258,9 +276,13 @@ def probe_texts(model: HookedTransformer,               # any causal HookedTrans
                 tokenizer: Callable | None = None,      # text -> token ids (None: the model's own tokenizer)
                 hooks: list[str] | None = None,         # hook names (None: `resid_hooks`)
                 pooling: str = "mean",                  # mean over the chunk's tokens, or its last token
-                controls=CONTROLS, seed: int = 0, test_size: float = 0.2,
+                controls=CONTROLS,                      # which of random_init, shuffled_labels to run
+                seed: int = 0,                          # split, shuffle and random-init seed
+                test_size: float = 0.2,                 # held-out fraction, stratified
                 truncate: bool = False,                 # keep the first n_ctx tokens of a longer chunk
-                C: float = 1.0, batch_size: int = 32) -> pd.DataFrame:
+                C: float = 1.0,                         # inverse L2 strength of the logistic regression
+                batch_size: int = 32,                   # chunks per forward pass
+               ) -> pd.DataFrame:
     "Probe `model`'s activations on labelled text chunks for their labels, with the controls."
     if isinstance(texts, str): raise ProbeError("texts: expected a list of texts, got a single string")
     texts = list(texts)
@@ -304,8 +326,12 @@ def probe_run(run: Run,                                  # a run of the mixture 
               pooling: str = "last",                     # the current position, or the mean over SEP..SEP+k
               controls=CONTROLS,                         # which of random_init, shuffled_labels to run
               steps: Iterable[int] | None = None,        # checkpoints (None: all)
-              seed: int = 0, test_size: float = 0.2, C: float = 1.0, progress: bool = True) -> pd.DataFrame:
-    "Probe every checkpoint of a mixture run for the kind of each sequence, at each output position; writes probes.csv."
+              seed: int = 0,                             # split, shuffle and random-init seed
+              test_size: float = 0.2,                    # held-out fraction, stratified
+              C: float = 1.0,                            # inverse L2 strength of the logistic regression
+              progress: bool = True,                     # one bar counting checkpoints
+             ) -> pd.DataFrame:
+    "Probe every checkpoint of a mixture run for the kind of each sequence, at each output position: the rows of probes.csv."
     tokens, kinds = trajectory_data(run, n_lists)
     check_pooling(pooling)
     steps = run.usable_steps() if steps is None else list(steps)
@@ -315,9 +341,6 @@ def probe_run(run: Run,                                  # a run of the mixture 
     with torch_threads(run.settings.run.threads):
         tab = probe_checkpoints(((s, run.model(s)) for s in steps), tokens, masks, kinds, hooks, pooling, controls, seed,
                                 test_size, C, progress=progress, total=len(steps))
-    run.write_table("probes", tab)
-    title = f"{run.path.name}: which task each sequence follows (macro F1, {test_size:.0%} of {n_lists} lists held out)"
-    run.save_figure("probes", plot_probes(tab, title=title))
     return tab
 
 # %% ../nbs/08_probes.ipynb #6e69ce1a
@@ -358,38 +381,29 @@ def probe_summary(table: pd.DataFrame, threshold: float = 0.8) -> str:
     return "\n".join(lines)
 
 # %% ../nbs/08_probes.ipynb #65e200ab
-def genre_probes(run: Run,                     # a run of the genre task (settings profile `genre`)
+def genre_chunks(run: Run,                     # a run of the genre task (settings profile `genre`)
                  probe_texts: int = 150,       # generated texts per genre that are cut into probe chunks
                  chunk_chars: int = 16,        # characters per chunk
                  chunks_per_genre: int = 400,  # chunks of each genre probed (80% fit, 20% scored)
-                 seed: int = 1,                # seed of the probe texts and of the probes' split
-                 steps: Iterable[int] | None = None,  # checkpoints (None: every usable one)
-                 progress: bool = True) -> pd.DataFrame:
-    "Probe every checkpoint of a genre run for the genre of mean-pooled text chunks; writes chunks.csv, probes.csv, probes.png."
+                 seed: int = 1,                # seed of the probe texts (never the run's training or validation seed)
+                ) -> pd.DataFrame:
+    "The labelled text chunks (`text`, `genre`) that the genre probes read: the rows of chunks.csv."
     t = run.settings.task
     if t.name != "genre": raise ProbeError(f"{run.path}: a run of the {t.name} task, not genre (train one with --profile genre)")
     if seed in (t.train_seed, t.val_seed): raise ProbeError(f"seed: {seed} is the run's training or validation seed; choose another")
-    chunks = chunk_texts(genre_texts(probe_texts, seed), chunk_chars, chunks_per_genre, seed)
+    return chunk_texts(genre_texts(probe_texts, seed), chunk_chars, chunks_per_genre, seed)
+
+# %% ../nbs/08_probes.ipynb #445ef6c5
+def genre_probes(run: Run,                            # a run of the genre task
+                 chunks: pd.DataFrame | None = None,  # labelled chunks (default: `genre_chunks(run, seed=seed)`)
+                 seed: int = 1,                       # seed of the probes' split (and of the default chunks)
+                 steps: Iterable[int] | None = None,  # checkpoints (None: every usable one)
+                 progress: bool = True,               # one bar counting checkpoints
+                ) -> pd.DataFrame:
+    "Probe every checkpoint of a genre run for the genre of mean-pooled text chunks: the rows of probes.csv."
+    chunks = genre_chunks(run, seed=seed) if chunks is None else chunks
     tokens, mask = tokenize_texts(chunks.text, CharTokenizer(), run.task.n_ctx)
     steps = run.usable_steps(None if steps is None else list(steps))
     with torch_threads(run.settings.run.threads):
-        tab = probe_checkpoints(((s, run.model(s)) for s in steps), tokens, mask, chunks.genre, pooling="mean", seed=seed,
-                                progress=progress, total=len(steps))
-    run.write_table("chunks", chunks)
-    run.write_table("probes", tab)
-    run.save_figure("probes", plot_probes(tab, title=f"genre of {chunk_chars}-character chunks (macro F1, {len(GENRES)} genres, "
-                                                     f"{chunks_per_genre} chunks each, 20% held out)"))
-    return tab
-
-# %% ../nbs/08_probes.ipynb #445ef6c5
-def genre_run(out="runs/genre",                 # the genre run's directory
-              overrides: Iterable[str] = (),    # settings on top of the `genre` profile
-              progress: bool = True) -> Run:
-    "The `genre` profile's run in `out`: trained now, resumed, or found complete (other settings there are refused)."
-    from llc_nb.pipeline import train_step
-    return train_step(load_settings(profile="genre", overrides=list(overrides)), out, progress=progress, log=lambda m: None)
-
-def genre_study(out="runs/genre", overrides: Iterable[str] = (), progress: bool = True,
-                **probe_params) -> pd.DataFrame:          # passed to `genre_probes`
-    "The genre demonstration: `genre_run`, then `genre_probes` at every checkpoint."
-    return genre_probes(genre_run(out, overrides, progress), progress=progress, **probe_params)
+        return probe_checkpoints(((s, run.model(s)) for s in steps), tokens, mask, chunks.genre, pooling="mean", seed=seed,
+                                 progress=progress, total=len(steps))

@@ -13,7 +13,11 @@ import pandas as pd
 from .model import FULL
 
 # %% ../nbs/07b_stages.ipynb #ce3ccb0c
-def critical_points(steps, values, se, z: float = 2.0) -> list[tuple[int, str]]:
+def critical_points(steps,              # the curve's steps, increasing
+                    values,             # its values
+                    se,                 # their standard errors
+                    z: float = 2.0,     # how many SE a turn must exceed
+                   ) -> list[tuple[int, str]]:
     "Steps where a curve with standard errors `se` has a maximum or minimum that it leaves by more than `z` SE: [(step, 'max'|'min')]."
     steps, v, se = np.asarray(steps), np.asarray(values, float), np.asarray(se, float)
     out, direction, ext = [], 0, 0                          # direction +1 rising, -1 falling, 0 not yet known
@@ -58,8 +62,9 @@ def stages(llc: pd.DataFrame,                      # an llc.csv table
            metrics: pd.DataFrame,                  # metrics.csv
            circuits: pd.DataFrame | None = None,   # circuits.csv, for the whole model's metrics across each stage
            component: str = FULL,                  # whose LLC marks the stages
-           z: float = 2.0, flat: float = -0.1,
-           circuit_metrics: tuple = ("overlap",),
+           z: float = 2.0,                         # SE an LLC turn must exceed (see `critical_points`)
+           flat: float = -0.1,                     # the slope of a plateau (see `loss_plateaus`)
+           circuit_metrics: tuple = ("overlap",),  # whole-model circuit metrics reported at each stage's ends
           ) -> pd.DataFrame:
     "Stages between boundaries at the LLC's critical points and at the loss plateaus' ends; one row per stage."
     l = llc[(llc.component == component) & (llc.verdict == "likelihood")].sort_values("step") if len(llc) else llc
@@ -72,7 +77,7 @@ def stages(llc: pd.DataFrame,                      # an llc.csv table
     edges = sorted(bounds)
     lv = l.set_index("step").llc_mean if len(l) else pd.Series(dtype=float)
     loss = m.set_index("step").val_loss
-    whole = (circuits[circuits["head"] == FULL].pivot(index="step", columns="metric", values="value")
+    whole = (circuits[circuits.component == FULL].pivot(index="step", columns="metric", values="value")
              if circuits is not None and len(circuits) else pd.DataFrame())
     rows = []
     for i, (a, b) in enumerate(zip(edges[:-1], edges[1:])):
@@ -92,7 +97,7 @@ def stage_marks(llc: pd.DataFrame, metrics: pd.DataFrame, circuits: pd.DataFrame
 # %% ../nbs/07b_stages.ipynb #fd03eba5
 def specialization_change(llc: pd.DataFrame, circuits: pd.DataFrame, component: str = FULL) -> dict:
     "The LLC of `component` from the heads' overlap peak to their split (first `likelihood` estimates at or after each): change, SE, z."
-    whole = circuits[circuits["head"] == FULL].pivot(index="step", columns="metric", values="value") if len(circuits) else pd.DataFrame()
+    whole = circuits[circuits.component == FULL].pivot(index="step", columns="metric", values="value") if len(circuits) else pd.DataFrame()
     l = llc[llc.component == component].set_index("step").sort_index() if len(llc) else pd.DataFrame()
     if "overlap" not in whole or whole.overlap.isna().all() or "splitting" not in whole or not len(l):
         return dict(component=component)              # one head (no overlap), or no estimates
@@ -111,7 +116,11 @@ def specialization_change(llc: pd.DataFrame, circuits: pd.DataFrame, component: 
     return out
 
 # %% ../nbs/07b_stages.ipynb #b45e42a4
-def llc_changes(llc: pd.DataFrame, component: str = FULL, lo: int = 0, hi: int | None = None) -> pd.DataFrame:
+def llc_changes(llc: pd.DataFrame,            # an llc.csv table with verdicts
+                component: str = FULL,        # whose estimates
+                lo: int = 0,                  # the first step considered
+                hi: int | None = None,        # the last (None: the end)
+               ) -> pd.DataFrame:
     "Changes between consecutive `likelihood` estimates of `component` with both ends in steps lo..hi: frm, to, change, se, z."
     d = llc[(llc.component == component) & (llc.verdict == "likelihood")].sort_values("step")
     d = d[(d.step >= lo) & ((d.step <= hi) if hi is not None else True)]

@@ -4,10 +4,10 @@
 
 # %% auto #0
 __all__ = ['WORKER_ENV', 'KEPT_TABLES', 'Grid', 'read_grid', 'grid_cells', 'train_task', 'circuits_task', 'llc_task',
-           'cell_summary', 'finish_task', 'submit_cell', 'sweep', 'export_tables', 'read_tables']
+           'cell_summary', 'finish_task', 'submit_cell', 'sweep', 'sweep_curves', 'export_tables', 'read_tables']
 
 # %% ../nbs/08c_sweep.ipynb #e8007a26
-import configparser, dataclasses, itertools
+import dataclasses, itertools
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -16,9 +16,10 @@ from tqdm.auto import tqdm
 
 from . import pipeline
 from .model import FULL, torch_threads
+from .plots import plot_sweep_llc
 from .stages import specialization_change
-from .settings import SECTIONS, Settings, SettingsError, load_settings
-from .store import Run, atomic_write
+from .settings import SECTIONS, Settings, SettingsError, load_settings, read_ini
+from .store import Run, atomic_write, read_table, write_figure
 
 # %% ../nbs/08c_sweep.ipynb #808a6fb3
 _SCALAR_KEYS = {("llc", "components")}            # whose commas are part of the value
@@ -33,15 +34,12 @@ class Grid:
 def read_grid(path) -> Grid:
     "The grid in the ini file at `path`; one-line SettingsError for a bad file, key or pairing."
     p = Path(path)
-    if not p.is_file(): raise SettingsError(f"{p}: grid file not found")
-    cp = configparser.ConfigParser(interpolation=None, default_section="__none__"); cp.optionxform = str
-    try: cp.read_string(p.read_text(), source=str(p))
-    except configparser.Error as e: raise SettingsError(f"{p}: not a valid ini file ({str(e).splitlines()[0]})") from None
-    sweep = dict(cp["sweep"]) if cp.has_section("sweep") else {}
-    if bad := [s for s in cp.sections() if s not in (*SECTIONS, "sweep")]: raise SettingsError(f"{p}: unknown section(s) {bad}")
+    ini = read_ini(p, "grid")                      # {section: {key: raw text}}: the lists are split here
+    sweep = ini.get("sweep", {})
+    if bad := [s for s in ini if s not in (*SECTIONS, "sweep")]: raise SettingsError(f"{p}: unknown section(s) {bad}")
     fixed, lists = [], {}
     for sec in SECTIONS:
-        for k, v in (cp[sec].items() if cp.has_section(sec) else []):
+        for k, v in ini.get(sec, {}).items():
             vals = [x.strip() for x in v.split(",")] if (sec, k) not in _SCALAR_KEYS else [v.strip()]
             if len(vals) > 1: lists[f"{sec}.{k}"] = tuple(vals)
             else: fixed.append(f"{sec}.{k}={vals[0]}")
@@ -85,9 +83,14 @@ def circuits_task(path: str, trained: str) -> int:
     "The cell's circuits at every checkpoint, and their figures; how many checkpoints."
     with torch_threads(1): return int(pipeline.analyze_step(Run(path), progress=False).step.nunique())
 
-def llc_task(path: str, overrides: list[str], steps: list[int], trained: str) -> list[dict]:
+def llc_task(path: str,               # the cell's run directory
+             overrides: list[str],    # the cell's settings overrides
+             steps: list[int],        # the checkpoints of this task
+             trained: str,            # the training task's result: only orders this task after it
+            ) -> list[dict]:
     "The llc.csv rows of `steps` (all components); traces are cached in the run, the table is written by `finish_task`."
-    from llc_nb.llc import components, estimate_step
+    from llc_nb.llc import estimate_step
+    from llc_nb.model import components
     run, s = Run(path), dataclasses.replace(load_settings(overrides=overrides).llc, workers=1)
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
     good = set(run.usable_steps(steps))
@@ -121,13 +124,8 @@ def cell_summary(run: Run, component: str = FULL) -> dict:
 def finish_task(path: str, circuits: int, *chunks: list[dict]) -> dict:
     "Merge the LLC rows into llc.csv, draw llc.png, write the report; the cell's summary row."
     run = Run(path)
-    rows = pd.DataFrame([r for c in chunks for r in c])
-    table = run.table("llc")
-    if len(rows):
-        if len(table): table = table.merge(rows[["step", "component"]], how="left", indicator=True).query("_merge == 'left_only'").drop(columns="_merge")
-        table = pd.concat([table, rows], ignore_index=True).sort_values(["step", "component"])
-        run.write_table("llc", table)
-        pipeline.llc_figure(run, table)
+    rows = [r for c in chunks for r in c]
+    if rows: pipeline.llc_figure(run, run.upsert_table("llc", rows, ["step", "component"]))
     pipeline.report_step(run)
     return cell_summary(run)
 
@@ -139,7 +137,12 @@ def _llc_chunks(s: Settings, size: int) -> list[list[int]]:
     steps = llc_checkpoints(schedule(s.train), s.llc)
     return [steps[i:i + size] for i in range(0, len(steps), size)]
 
-def submit_cell(client, path: str, overrides: list[str], llc: bool = True, chunk: int = 4) -> list:
+def submit_cell(client,                 # a distributed.Client
+                path: str,              # the cell's run directory
+                overrides: list[str],   # the cell's settings overrides
+                llc: bool = True,       # estimate the LLC
+                chunk: int = 4,         # checkpoints per LLC task
+               ) -> list:
     "Submit one cell's tasks; their futures, the last one that of the cell's summary row."
     s = load_settings(overrides=overrides)
     tag = Path(path).name
@@ -152,6 +155,12 @@ def submit_cell(client, path: str, overrides: list[str], llc: bool = True, chunk
 # %% ../nbs/08c_sweep.ipynb #28a23ca9
 WORKER_ENV = {"MALLOC_TRIM_THRESHOLD_": None}   # Dask's 65536 makes every torch step map and unmap its memory: ~4x slower
 
+def _connect(address: str):
+    "A client of the running Dask scheduler at `address`; a one-line SettingsError when it cannot be reached."
+    from distributed import Client
+    try: return Client(address, timeout=30)
+    except OSError as e: raise SettingsError(f"--scheduler: cannot reach {address} ({e})") from None
+
 def _local_client(workers: int):
     import os, dask
     from distributed import Client, LocalCluster
@@ -163,20 +172,21 @@ def _local_client(workers: int):
 
 def sweep(grid: Grid | str,              # a Grid, or the path of a grid file
           out=None,                     # the sweep directory (default: the grid's `out`)
-          client=None,                  # a distributed.Client; None: a LocalCluster of `workers` processes
+          client=None,                  # a distributed.Client or a scheduler's address; None: a LocalCluster
           workers: int = 2,             # worker processes of the default LocalCluster
           llc: bool = True,             # estimate the LLC
           chunk: int = 4,               # checkpoints per LLC task
-          progress: bool = True,
-          log=print,
+          progress: bool = True,        # a progress bar of finished tasks
+          log=print,                    # where the one-line messages go
          ) -> pd.DataFrame:
     "Run every cell of the grid as Dask tasks; writes and returns the summary (sweep.csv), one row per cell."
     from distributed import as_completed
+    if workers < 1 or chunk < 1: raise SettingsError("--workers and --chunk must be >= 1")
     grid = grid if isinstance(grid, Grid) else read_grid(grid)
     out = Path(out or grid.out); out.mkdir(parents=True, exist_ok=True)
     cells = grid_cells(grid)
-    own = client is None
-    client = client or _local_client(workers)
+    own = client is None or isinstance(client, str)
+    client = _connect(client) if isinstance(client, str) else client or _local_client(workers)
     try:
         log(f"sweep        {len(cells)} cells -> {out}; Dask dashboard: {client.dashboard_link}")
         tasks = {name: submit_cell(client, str(out/name), ov, llc, chunk) for name, ov in cells}
@@ -188,34 +198,30 @@ def sweep(grid: Grid | str,              # a Grid, or the path of a grid file
                 else: f.result()                          # raises a task's error here
                 bar.update(1)
     finally:
-        if own: client.close(); client.cluster.close()
+        if own:
+            cluster = client.cluster; client.close()
+            if cluster is not None: cluster.close()
     axes = [k for ks, _ in grid.axes for k in ks]
     table = pd.DataFrame([dict(cell=name, **dict(o.split("=", 1) for o in ov[len(grid.fixed):]), **rows[name])
                           for name, ov in cells])
     atomic_write(out/"sweep.csv", lambda p: table.to_csv(p, index=False))
-    if llc: _save_sweep_figure(out, table, axes)
+    if llc: write_figure(out/"sweep_llc.png", plot_sweep_llc(sweep_curves(out, table, axes)), dpi=100)
     return table
 
 # %% ../nbs/08c_sweep.ipynb #f5a789d1
-def _save_sweep_figure(out: Path, table: pd.DataFrame, axes: list[str]):
-    "The whole model's `likelihood` LLC estimates of every cell over training; a band (min–max) across seeds where only run.seed differs."
-    import matplotlib; import matplotlib.pyplot as plt
-    from llc_nb.plots import step_axis
-    groups = [k for k in axes if k != "run.seed"]
-    fig, ax = plt.subplots(figsize=(8, 4), constrained_layout=True)
-    for i, (key, g) in enumerate(table.groupby(groups, sort=False) if groups else [("all", table)]):
+def sweep_curves(out: Path,                 # the sweep directory
+                 table: pd.DataFrame,       # its summary, one row per cell (sweep.csv)
+                 axes: list[str],           # the swept keys; cells that differ only in run.seed form one group
+                ) -> dict[str, pd.DataFrame]:
+    "Per group of cells, the whole model's `likelihood` LLC estimates over training: a step × cell table (NaN: other verdicts)."
+    groups, curves = [k for k in axes if k != "run.seed"], {}
+    for key, g in (table.groupby(groups, sort=False) if groups else [("all", table)]):
         tabs = [Run(out/c).table("llc").query("component == @FULL").set_index("step") for c in g.cell]
-        curves = [t.llc_mean.where(t.verdict == "likelihood") for t in tabs]     # learning coefficients only
-        curves = pd.concat(curves, axis=1) if curves else pd.DataFrame()
-        if curves.empty: continue
+        c = pd.concat([t.llc_mean.where(t.verdict == "likelihood") for t in tabs], axis=1) if tabs else pd.DataFrame()
+        if c.empty: continue
         label = ", ".join(f"{k}={v}" for k, v in zip(groups, key if isinstance(key, tuple) else (key,))) if groups else "all cells"
-        ax.plot(curves.index, curves.mean(axis=1), ".-", color=f"C{i}", label=f"{label} ({curves.shape[1]} seed(s))")
-        if curves.shape[1] > 1: ax.fill_between(curves.index, curves.min(axis=1), curves.max(axis=1), color=f"C{i}", alpha=0.2)
-    step_axis(ax); ax.set_ylabel("LLC (full model)"); ax.grid(alpha=0.3); ax.legend(fontsize=7)
-    ax.set_title("sweep: LLC over training, likelihood-verdict estimates only (gaps: other verdicts, see each cell's llc.csv);\n"
-                 "band: min–max over seeds", fontsize=9)
-    try: atomic_write(out/"sweep_llc.png", lambda p: fig.savefig(p, format="png", dpi=100))
-    finally: plt.close(fig)
+        curves[label] = c
+    return curves
 
 # %% ../nbs/08c_sweep.ipynb #c82126b9
 KEPT_TABLES = ("metrics", "circuits", "llc")
@@ -235,9 +241,8 @@ def export_tables(out, dest, tables=KEPT_TABLES) -> list[Path]:
 
 # %% ../nbs/08c_sweep.ipynb #ccc7f606
 def read_tables(dest, tables=KEPT_TABLES) -> tuple[pd.DataFrame, dict]:
-    "What `export_tables` kept in `dest`: the summary, and per cell a dict of its tables (empty frames where missing)."
+    "What `export_tables` kept in `dest`: the summary, and per cell a dict of its tables (`store.read_table`: current column names, empty frames where missing)."
     dest = Path(dest)
     if not (dest/"sweep.csv").is_file(): raise SettingsError(f"{dest}: no sweep.csv (not a folder written by export_tables)")
     summary = pd.read_csv(dest/"sweep.csv")
-    read = lambda p: pd.read_csv(p) if p.is_file() else pd.DataFrame()
-    return summary, {cell: {name: read(dest/cell/f"{name}.csv") for name in tables} for cell in summary.cell}
+    return summary, {cell: {name: read_table(dest/cell/f"{name}.csv", name) for name in tables} for cell in summary.cell}

@@ -17,7 +17,12 @@ from torch import Tensor
 # %% ../nbs/05a_test_utils.ipynb #b2f83aea
 class IndexedRegression(torch.nn.Module):
     "A model `f(x) = w·x` (or any `fn(params, x)`) that reads its inputs from a table by row index (for tests)."
-    def __init__(self, x: Tensor, y: Tensor, params: dict[str, Tensor], fn):
+    def __init__(self,
+                 x: Tensor,                      # inputs, one row per index
+                 y: Tensor,                      # targets, one per row of x (read by `squared_loss_fn`)
+                 params: dict[str, Tensor],      # initial parameters (copied into a ParameterDict)
+                 fn,                             # `fn(params, x)`: the model's output for rows `x`
+                ):
         super().__init__()
         self.x, self.y, self.fn = x, y, fn
         self.p = torch.nn.ParameterDict({k: torch.nn.Parameter(v.clone()) for k, v in params.items()})
@@ -37,7 +42,12 @@ def expected_quadratic_llc(h: np.ndarray, n_beta: float, gamma: float) -> float:
     return float(0.5 * np.sum(n_beta * h / (n_beta * h + gamma)))
 
 # %% ../nbs/05a_test_utils.ipynb #af36bd7e
-def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int = 801) -> float:
+def expected_llc_grid(loss,              # `loss(a, b)` on numpy arrays, minimal at (0, 0)
+                      n_beta: float,     # nβ: sample size times inverse temperature
+                      gamma: float,      # strength of the localising Gaussian γ/2 |w|²
+                      radius: float,     # the grid spans [-radius, radius] on both axes
+                      n: int = 801,      # grid points per axis
+                     ) -> float:
     "E[nβ(L − L*)] under exp(−nβ L − γ/2 |w|²) for a 2-parameter loss `loss(a, b)` with L* = loss(0, 0), on a grid."
     a = np.linspace(-radius, radius, n)
     A, B = np.meshgrid(a, a, indexing="ij")
@@ -49,8 +59,11 @@ def expected_llc_grid(loss, n_beta: float, gamma: float, radius: float, n: int =
 # %% ../nbs/05a_test_utils.ipynb #ef394267
 def tiny_grid(seeds=(0, 1),            # one cell per seed
               steps: int = 30,         # training steps
-              checkpoints: int = 3,
-              draws: int = 10, burnin: int = 5, hessian_probes: int = 0) -> str:
+              checkpoints: int = 3,    # saved checkpoints, step 0 and the last included
+              draws: int = 10,         # LLC draws per chain
+              burnin: int = 5,         # SGLD steps discarded before the draws
+              hessian_probes: int = 0, # Hutchinson probes of tr(H) for the regime verdict (0: none)
+             ) -> str:
     "The text of a grid file: the tiny model and task, a short LLC sampler at every checkpoint, `run.seed` swept."
     return (f"[task]\nlist_len = 4\nmax_value = 9\nn_train = 2000\nn_val = 300\n[model]\nd_model = 32\nd_head = 16\n"
             f"[train]\nbatch_size = 64\neval_size = 300\nlr = 0.003\nsteps = {steps}\ncheckpoints = {checkpoints}\n"

@@ -25,7 +25,11 @@ from .store import CheckpointError, Run, RunError, load_optimizer, save_checkpoi
 from .tasks import ListTask, answer_accuracy, answer_loss, make_dataset, make_task
 
 # %% ../nbs/04_train.ipynb #7ab9bb90
-def checkpoint_steps(steps: int, n: int, n_log: int, dense: str = "") -> list[int]:
+def checkpoint_steps(steps: int,        # training steps: the last checkpoint
+                     n: int,            # checkpoints, step 0 and `steps` included
+                     n_log: int,        # how many of them are log-spaced early in training
+                     dense: str = "",   # 'start:stop:every': extra checkpoints every `every` steps (empty: none)
+                    ) -> list[int]:
     "`n` checkpoint steps in `0..steps`: 0, `n_log` log-spaced early steps, then linear up to `steps`; plus `dense`."
     n_lin = n - 1 - n_log
     lin = {round(i * steps / n_lin) for i in range(1, n_lin + 1)}
@@ -62,7 +66,11 @@ def epoch_order(n_train: int, epoch: int, seed: int) -> Int[Tensor, "n_train"]:
     "The order in which epoch `epoch` visits the training lists."
     return torch.randperm(n_train, generator=torch.Generator().manual_seed(1_000_003 * (seed + 1) + epoch))
 
-def batch_indices(step: int, n_train: int, batch_size: int, seed: int) -> Int[Tensor, "batch"]:
+def batch_indices(step: int,        # optimiser step, 0-based
+                  n_train: int,     # training lists
+                  batch_size: int,  # lists per batch (the last batch of an epoch may be smaller)
+                  seed: int,        # the run's seed: fixes every epoch's order
+                 ) -> Int[Tensor, "batch"]:
     "Indices of the training lists used at optimiser step `step`."
     epoch, i = divmod(step, steps_per_epoch(n_train, batch_size))
     return epoch_order(n_train, epoch, seed)[i * batch_size:(i + 1) * batch_size]
@@ -74,7 +82,11 @@ def make_optimizer(model: torch.nn.Module, s: TrainSettings) -> torch.optim.Opti
     return cls(model.parameters(), lr=s.lr, weight_decay=s.weight_decay)
 
 @torch.inference_mode()
-def evaluate(model: HookedTransformer, task: ListTask, tokens: Int[Tensor, "n seq"], batch: int = 2500) -> tuple[float, float]:
+def evaluate(model: HookedTransformer,       # the model, in eval mode
+             task: ListTask,                # the task: which positions are answers
+             tokens: Int[Tensor, "n seq"],  # the sequences to score
+             batch: int = 2500,             # sequences per forward pass
+            ) -> tuple[float, float]:
     "Mean answer loss and per-token accuracy of `model` on `tokens`."
     loss = acc = 0.0
     for i in range(0, len(tokens), batch):
@@ -114,7 +126,11 @@ def _write_checkpoint(run: Run, model, opt, step: int, row: dict, rows: list):
         if old != step: run.optimizer_path(old).unlink()
 
 # %% ../nbs/04_train.ipynb #4fdcfc29
-def train(settings: Settings | None = None, out=None, resume: bool = False, progress: bool = True) -> Run:
+def train(settings: Settings | None = None,  # the experiment (default: the built-in defaults; ignored when resuming)
+          out=None,                          # run directory (default: runs/<run.name>; required when resuming)
+          resume: bool = False,              # continue the run in `out` from its last checkpoint, with its settings
+          progress: bool = True,             # one bar counting training steps
+         ) -> Run:
     "Train the model of `settings` into the run directory `out` (default `runs/<run.name>`), or continue it."
     if resume:
         run = Run(out)

@@ -26,7 +26,8 @@ class RunView:
     "What the explorer and the report show for one checkpoint of a run: curves, step figure, metrics, attention."
     def __init__(self, run: Run | str, example=None, dpi: int = 80):
         self.run = run if isinstance(run, Run) else Run(run)
-        self.steps: list[int] = self.run.usable_steps()
+        bad = self.run.check()                        # unreadable checkpoints are reported, not recorded: a view writes nothing
+        self.steps: list[int] = [s for s in self.run.steps if s not in bad]
         if not self.steps: raise RunError(f"{self.run.path}: no checkpoints yet (train it with llc-nb run)")
         self.task, name = self.run.task, self.run.path.name
         self.model = make_model(config_from_dict(self.run.config))
@@ -37,7 +38,7 @@ class RunView:
         self.circuit_steps, self.arrays = self._circuit_arrays()
         self.notes = [n for n, ok in [(f"no LLC estimates: llc-nb llc {self.run.path}", len(self.llc)),
                                       (f"no circuit analysis: llc-nb analyze {self.run.path}", len(self.circuit_steps))] if not ok]
-        if sk := self.run.skipped:
+        if sk := bad:
             self.notes.insert(0, f"skipped {len(sk)} unreadable checkpoint file(s) at step(s) {sorted(sk)}: llc-nb info {self.run.path}")
         self.example = self.parse(example) if example is not None else make_dataset(self.task, 1, self.run.settings.task.val_seed)
         self._states: dict[int, dict] = {}
@@ -95,7 +96,7 @@ def _step_table(self: RunView, step: int) -> pd.DataFrame:
         for k, col in (("llc", "llc_mean"), ("llc_std", "llc_std"), ("llc_verdict", "verdict")):
             if col in d: rows[k] = {c: d.loc[c, col] for c in d.index}
     if step in self._circuits:
-        w = self._circuits[step].pivot(index="metric", columns="head", values="value")
+        w = self._circuits[step].pivot(index="metric", columns="component", values="value")
         for k, r in w.iterrows():                      # val_loss/val_acc: metrics.csv's, from training, come first
             if k not in rows: rows[k] = dict(r.items())
     if step in self.circuit_steps:

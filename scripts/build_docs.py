@@ -3,8 +3,11 @@
     python scripts/build_docs.py [OUTDIR]          # default: _docs; open OUTDIR/index.html
 
 1. Every notebook in nbs/ is copied into a staging folder, executed on the way with nbdev's runner (execnb) in its
-   own process, one torch thread, in its own folder as the tests run it. Cells flagged `slow` or `notest` (the
-   `tst_flags` of pyproject's [tool.nbdev]) are not run and keep their committed outputs.
+   own process, one torch thread, in its own folder, exactly as `nbdev-test` runs it. Cells flagged `slow` or `notest`
+   (the `tst_flags` of pyproject's [tool.nbdev]) are not run and keep their committed outputs. This execution is
+   also the notebook tests (tests/test_notebooks.py): `--report FILE` writes each notebook's result (ok, seconds,
+   traceback) as JSON, and `--keep-going` still builds the site when notebooks fail (their pages keep their committed
+   outputs) and then exits with status 3.
 2. The copies are turned into pages the way nbdev does: `#|` directive lines removed, `#| hide` and `#| exporti`
    cells dropped, each `#| export` cell replaced by the API documentation (Sphinx autodoc) of the public names it
    defines, the `# Title` cell moved to the top. One API page lists every exported name of every module.
@@ -36,47 +39,63 @@ def notebooks(nbs: Path) -> list[Path]:
 
 # ---------------------------------------------------------------- 1. execution (one process per notebook)
 
-def execute(src: str, skip_flags: list[str], timeout: int):
-    "Run the notebook `src` (slow/notest cells skipped); returns (notebook as JSON text or None, seconds, error)."
+def execute(src: str, skip_flags: list[str], timeout: int, profile: bool = True):
+    """Run the notebook `src` as `nbdev-test` runs it (the same cells skipped: `skip_flags`, `#| eval: false`, a
+    `skip_exec` notebook; `IN_TEST=1`; the IPython profile when `exec_profile`), in its own folder, one torch thread.
+    Returns (the executed notebook as JSON text, or None if a cell failed; seconds; the traceback or None)."""
     from fastcore.nbio import nb2str
     from nbdev.process import NBProcessor
+    from nbdev.test import _skip_cell          # nbdev-test's own predicate: the build runs exactly what the tests ran
     from execnb.shell import CaptureShell
     from fastcore.xtras import working_directory
     import torch
     torch.set_num_threads(1)
+    os.environ["IN_TEST"] = "1"
     src, t0 = Path(src), time.time()
     nb = NBProcessor(src, rm_directives=False).nb
-    flags = set(skip_flags)
-
-    def skip(cell):
-        if cell.cell_type != "code": return True
-        d = cell.directives_ or {}
-        return bool(flags & d.keys()) or d.get("eval", "").strip().lower() == "false"
-
-    shell = CaptureShell(src)
+    shell = CaptureShell(src, profile=profile)
     try:
-        with working_directory(src.parent): shell.run_all(nb, exc_stop=True, preproc=skip, cell_timeout=timeout)
+        with working_directory(src.parent):
+            shell.run_all(nb, exc_stop=True, preproc=_skip_cell(nb, skip_flags), cell_timeout=timeout)
     except BaseException:
         import traceback
         return None, time.time() - t0, shell.prettytb(fname=src) or traceback.format_exc()
     return nb2str(nb), time.time() - t0, None
 
 
-def execute_all(paths: list[Path], jobs: int, skip_flags: list[str], timeout: int) -> dict[Path, str]:
-    "Execute notebooks in parallel, each in a fresh process; if any fails, the build stops with each one's traceback."
-    out, failed = {}, []
+def execute_all(paths: list[Path], jobs: int, skip_flags: list[str], timeout: int, profile: bool = True
+                ) -> dict[Path, tuple[str | None, float, str | None]]:
+    """Execute notebooks in parallel, each in a fresh process: {path: (executed notebook or None, seconds, traceback
+    or None)}. A process that dies (killed, out of memory) is that notebook's failure; the others go on."""
+    out = {}
     with ProcessPoolExecutor(jobs, mp_context=get_context("spawn"), max_tasks_per_child=1) as pool:
-        futs = {pool.submit(execute, str(p), skip_flags, timeout): p for p in paths}
+        futs = {pool.submit(execute, str(p), skip_flags, timeout, profile): p for p in paths}
         for f in as_completed(futs):
             p = futs[f]
-            text, secs, err = f.result()
+            try: out[p] = f.result()
+            except Exception as e:                      # a dead process breaks the pool: the notebooks still queued too
+                out[p] = None, 0.0, f"no result: a process of the pool died (killed, out of memory?): {e!r}"
+            text, secs, err = out[p]
             print(f"  executed {p.relative_to(ROOT) if p.is_relative_to(ROOT) else p} in {secs:.0f} s"
                   + ("" if err is None else "  FAILED"), flush=True)
-            if err is None: out[p] = text
-            else: failed.append((p, err))
-    for p, err in failed: print(f"\n{p} failed:\n{err}", file=sys.stderr)
-    if failed: raise SystemExit(f"docs: {len(failed)} notebook(s) failed to execute: {', '.join(p.name for p, _ in failed)}")
     return out
+
+
+def write_report(report: Path, nbs: Path, results: dict):
+    "Each notebook's execution as JSON: {'nbs': folder, 'notebooks': {relative path: {ok, seconds, error}}}."
+    report.parent.mkdir(parents=True, exist_ok=True)
+    rows = {(p.relative_to(nbs).as_posix() if p.is_relative_to(nbs) else str(p)): dict(ok=err is None, seconds=round(secs, 1), error=err)
+            for p, (_, secs, err) in sorted(results.items())}
+    tmp = report.with_name(report.name + ".tmp")
+    tmp.write_text(json.dumps(dict(nbs=str(nbs), notebooks=rows), indent=1), encoding="utf-8")
+    tmp.replace(report)
+
+
+def failures(results: dict) -> list[Path]:
+    "The notebooks that failed, each one's traceback printed to stderr."
+    failed = [p for p, (_, _, err) in results.items() if err is not None]
+    for p in failed: print(f"\n{p} failed:\n{results[p][2]}", file=sys.stderr, flush=True)
+    return failed
 
 
 # ---------------------------------------------------------------- 2. notebook -> page
@@ -265,8 +284,13 @@ def replace_dir(d: Path, marker: str):
     if marker.startswith(".llc_nb"): (d/marker).touch()
 
 
+FAILED_NOTEBOOKS = 3                          # exit status with --keep-going: the site is built, notebooks failed
+
+
 def build(out: Path, nbs: Path, run: bool = True, jobs: int | None = None, keep_src: Path | None = None,
-          timeout: int = 600) -> float:
+          timeout: int = 600, report: Path | None = None, keep_going: bool = False) -> list[Path]:
+    """Build the site; returns the notebooks that failed to execute (only with `keep_going`: else the build stops
+    there, with each one's traceback). `report`: each notebook's execution written there as JSON (`write_report`)."""
     t0 = time.time()
     os.environ["OMP_NUM_THREADS"] = "1"                       # the toolkit's thread policy, also for the children
     os.environ.setdefault("MPLBACKEND", "Agg")
@@ -274,7 +298,14 @@ def build(out: Path, nbs: Path, run: bool = True, jobs: int | None = None, keep_
     paths = notebooks(nbs)
     if not paths: raise SystemExit(f"docs: no notebooks under {nbs}")
     print(f"docs: {len(paths)} notebooks from {nbs}" + (", executing them" if run else ", committed outputs only"), flush=True)
-    executed = execute_all(paths, jobs or os.cpu_count() or 1, cfg.tst_flags.split(), timeout) if run else {}
+    results = execute_all(paths, jobs or os.cpu_count() or 1, cfg.tst_flags.split(), timeout,
+                          bool(cfg.get("exec_profile", True))) if run else {}
+    if report and run: write_report(report, nbs, results)
+    failed = failures(results)
+    if failed and not keep_going:
+        raise SystemExit(f"docs: {len(failed)} notebook(s) failed to execute: {', '.join(p.name for p in failed)}")
+    if failed: print(f"docs: {len(failed)} notebook(s) failed to execute; their pages show their committed outputs", flush=True)
+    executed = {p: text for p, (text, _, err) in results.items() if err is None}
     t_exec = time.time() - t0
     with tempfile.TemporaryDirectory(prefix="llc_nb_docs_") as tmp:
         src = keep_src or Path(tmp)/"src"
@@ -289,7 +320,7 @@ def build(out: Path, nbs: Path, run: bool = True, jobs: int | None = None, keep_
     total = time.time() - t0
     print(f"docs: built {out/'index.html'} in {total:.0f} s "
           f"(execution {t_exec:.0f} s, pages {total - t_exec:.0f} s)", flush=True)
-    return total
+    return failed
 
 
 def main(argv=None):
@@ -300,10 +331,26 @@ def main(argv=None):
     ap.add_argument("--jobs", type=int, default=None, help="notebooks executed at once (default: CPU count)")
     ap.add_argument("--keep-src", default=None, help="keep the staged pages (what Sphinx reads) in this folder")
     ap.add_argument("--cell-timeout", type=int, default=600, help="seconds per cell (default 600)")
+    ap.add_argument("--report", default=None, help="write each notebook's execution (ok, seconds, traceback) here as JSON")
+    ap.add_argument("--keep-going", action="store_true", help="build the site even if notebooks fail (their pages show "
+                    f"their committed outputs), then exit with status {FAILED_NOTEBOOKS}")
+    ap.add_argument("--execute", nargs="+", default=None, metavar="NOTEBOOK",
+                    help="only execute these notebooks (no site; OUTDIR unused), e.g. with --report: the notebook tests")
     a = ap.parse_args(argv)
     nbs = Path(a.nbs).resolve() if a.nbs else ROOT/nbdev_config().nbs_path
-    build(Path(a.out).resolve(), nbs, run=not a.no_exec, jobs=a.jobs,
-          keep_src=Path(a.keep_src).resolve() if a.keep_src else None, timeout=a.cell_timeout)
+    if a.execute:
+        os.environ["OMP_NUM_THREADS"] = "1"
+        os.environ.setdefault("MPLBACKEND", "Agg")
+        cfg, paths = nbdev_config(), [Path(x).resolve() for x in a.execute]
+        results = execute_all(paths, a.jobs or os.cpu_count() or 1, cfg.tst_flags.split(), a.cell_timeout,
+                              bool(cfg.get("exec_profile", True)))
+        if a.report: write_report(Path(a.report).resolve(), nbs, results)
+        if failures(results): raise SystemExit(FAILED_NOTEBOOKS)
+        return
+    failed = build(Path(a.out).resolve(), nbs, run=not a.no_exec, jobs=a.jobs,
+                   keep_src=Path(a.keep_src).resolve() if a.keep_src else None, timeout=a.cell_timeout,
+                   report=Path(a.report).resolve() if a.report else None, keep_going=a.keep_going)
+    if failed: raise SystemExit(FAILED_NOTEBOOKS)
 
 
 if __name__ == "__main__":

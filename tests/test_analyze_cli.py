@@ -23,13 +23,13 @@ def test_analyze_every_checkpoint_head_and_metric(run_dir):
     r = llc_nb("analyze", run_dir, "--lists", "200", "--no-progress")
     assert r.returncode == 0, r.stderr
     tab = pd.read_csv(run_dir/"circuits.csv")
-    assert list(tab.columns) == ["step", "head", "metric", "value"]
+    assert list(tab.columns) == ["step", "component", "metric", "value"]
     steps = sorted(int(p.stem.split("_")[1]) for p in (run_dir/"checkpoints").glob("*.safetensors"))
     assert sorted(tab.step.unique()) == steps
     for h in ("l0h0", "l0h1"):
-        assert set(tab[tab["head"] == h].metric) == HEAD_METRICS
-    assert {"n_regions", "overlap", "val_loss"} <= set(tab[tab["head"] == "full"].metric)
-    assert tab.groupby(["step", "head", "metric"]).size().max() == 1
+        assert set(tab[tab.component == h].metric) == HEAD_METRICS
+    assert {"n_regions", "overlap", "val_loss"} <= set(tab[tab.component == "full"].metric)
+    assert tab.groupby(["step", "component", "metric"]).size().max() == 1
     for f in FIGURES: assert (run_dir/f).stat().st_size > 1000, f
     assert "regions l0h" in r.stdout and "ablation +" in r.stdout
     gaps = pd.read_csv(run_dir/"data_gaps.csv")
@@ -58,3 +58,21 @@ def test_corrupt_checkpoint_is_skipped_with_one_line(run_dir):
     assert r.returncode == 3 and len(warned) == 1 and last.name in warned[0], r.stderr
     steps = sorted(int(p.stem[5:]) for p in (run_dir/"checkpoints").glob("*.safetensors"))
     assert sorted(Run(run_dir).table("circuits").step.unique()) == steps[:-1]
+
+
+def test_twelve_heads_are_named_in_numeric_order(tmp_path):
+    "Heads are named l0h0, l0h1, l0h2, ..., l0h10, l0h11 in the arrays' order (string order put l0h10 after l0h1)."
+    import numpy as np
+    from llc_nb import pipeline
+    from llc_nb.circuits import circuit_arrays
+    s = load_settings(overrides=TINY + ["model.n_heads=12", "model.d_head=4", "train.steps=4", "train.checkpoints=2",
+                                        "train.log_checkpoints=0"])
+    run = train(s, tmp_path/"wide", progress=False)
+    tab = pipeline.analyze_step(run, n_lists=50, progress=False)
+    heads = [f"l0h{h}" for h in range(12)]
+    assert pipeline._heads(run) == heads
+    steps, arr = circuit_arrays(run)
+    last = tab[(tab.step == steps[-1]) & (tab.metric == "copy_mean")].set_index("component").value
+    np.testing.assert_allclose([last[h] for h in heads], arr["copy_scores"][-1].mean(-1), rtol=1e-5)   # name h is row h
+    named = [l.split(":")[0].strip() for l in pipeline.circuits_summary(run, tab).splitlines()[1:]]
+    assert named == heads

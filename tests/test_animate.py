@@ -3,10 +3,11 @@ the report; clear errors for an unanalysed run or an unknown panel."""
 import pytest
 from PIL import Image
 
-from llc_nb.circuits import analyze_run
+from llc_nb.pipeline import circuits_step
 from llc_nb.cli import main
 from llc_nb.settings import load_settings
-from llc_nb.store import Run, ffmpeg_exe
+from llc_nb.animate import ffmpeg_exe
+from llc_nb.store import Run
 from llc_nb.train import train
 
 
@@ -19,7 +20,7 @@ def run(tmp_path_factory):
 def test_animate_needs_an_analysis_then_writes_a_bounded_gif(run, capsys):
     assert main(["animate", str(run.path)]) == 1
     assert "no circuit analysis to animate" in capsys.readouterr().err
-    analyze_run(run, n_lists=200, progress=False)
+    circuits_step(run, n_lists=200, progress=False)
     assert main(["animate", str(run.path), "--frames", "4", "--what", "ov,regions"]) == 0
     assert "circuits.gif" in capsys.readouterr().out
     gif = Image.open(run.path/"circuits.gif")
@@ -40,8 +41,8 @@ def test_animate_refuses_unknown_panels_and_frame_bounds(run, capsys):
 
 @pytest.mark.skipif(ffmpeg_exe() is None, reason="no ffmpeg on this machine (nor imageio-ffmpeg): the MP4 is not written")
 def test_animate_writes_an_mp4_where_ffmpeg_exists(run):
-    from llc_nb.animate import animate
-    analyze_run(run, n_lists=200, progress=False)
-    paths = animate(run, max_frames=5)
+    from llc_nb.pipeline import animate_step
+    circuits_step(run, n_lists=200, progress=False)
+    paths = animate_step(run, max_frames=5)
     mp4 = run.path/"circuits.mp4"
     assert mp4 in paths and mp4.stat().st_size > 1000 and mp4.read_bytes()[4:8] == b"ftyp"

@@ -16,8 +16,9 @@ import pytest
 
 from browser import LAB_START_S, descendants, explorer_notebook, jupyter_lab, open_page, require_chromium, run_notebook
 from conftest import TINY
-from llc_nb.circuits import analyze_run
-from llc_nb.report import run_slider, write_report
+from llc_nb.pipeline import circuits_step
+from llc_nb.pipeline import report_step
+from llc_nb.report import run_slider
 from llc_nb.settings import load_settings
 from llc_nb.train import train
 
@@ -27,7 +28,7 @@ def tiny_run(tmp_path_factory):
     require_chromium()                   # skip (or fail in CI) before training anything
     s = load_settings(overrides=TINY + ["train.steps=60", "train.checkpoints=4", "train.log_checkpoints=2"])
     run = train(s, tmp_path_factory.mktemp("browser")/"tiny", progress=False)
-    analyze_run(run, n_lists=200, progress=False)
+    circuits_step(run, n_lists=200, progress=False)
     return run
 
 
@@ -109,7 +110,7 @@ def test_explorer_in_jupyterlab(lab, chromium, shots, tiny_run):
 
 
 def test_report_offline(tiny_run, chromium, shots, tmp_path):
-    path = write_report(tiny_run, tmp_path/"report.html")
+    path = report_step(tiny_run, tmp_path/"report.html")
     page, problems = open_page(chromium, path.as_uri(), screenshot=shots/"report_step0.png",
                                viewport=dict(width=1300, height=1000))
     frame_img = "() => document.querySelector('.llcnb-frame:not([hidden]) img:nth-of-type(1)').getAttribute('src')"

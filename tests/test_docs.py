@@ -2,10 +2,14 @@
 it. Every notebook has its page and every exported name its documentation; no internal link or anchor is broken;
 nothing is fetched from the network; executed examples show their outputs while `slow` cells keep their committed
 ones; and in headless Chromium the pages load without errors. A second, tiny site built from notebooks written here
-checks what nbs/ may not contain today: hidden cells, skipped cells, and a raw-HTML slider that must work without a kernel.
+checks what nbs/ may not contain today: hidden cells, skipped cells, a raw-HTML slider that must work without a kernel,
+and a notebook that fails (reported with its traceback, its page kept with its committed outputs).
+
+The build is the one execution of the notebooks: `docs_build` (tests/conftest.py) runs it once per session with
+`--keep-going`, tests/test_notebooks.py reports each notebook from it, and the checks here read its site.
 
 Browser checks are small functions (`check_page`, `check_slider`) so a new page or widget needs one more line."""
-import importlib, json, os, re, subprocess, sys, time
+import importlib, json, re
 from html.parser import HTMLParser
 from pathlib import Path
 from urllib.parse import unquote, urlsplit
@@ -13,26 +17,11 @@ from urllib.parse import unquote, urlsplit
 import pytest
 
 from browser import open_page
+from conftest import NBS, build_docs
 
-ROOT = Path(__file__).resolve().parents[1]
-NBS = ROOT/"nbs"
-BUILD = ROOT/"scripts"/"build_docs.py"
 SKIP_FLAGS = {"slow", "notest"}              # pyproject [tool.nbdev] tst_flags: never executed by the build
 HIDDEN = {"hide", "exporti"}
-
-
-def build(out: Path, *args) -> Path:
-    "Run the one docs command; fail with its output if it fails."
-    t0 = time.time()
-    r = subprocess.run([sys.executable, str(BUILD), str(out), *args], capture_output=True, text=True, timeout=1800,
-                       env={**os.environ, "PYTHONWARNINGS": "ignore"})
-    assert r.returncode == 0, f"docs build failed:\n{r.stdout[-6000:]}\n{r.stderr[-6000:]}"
-    print(r.stdout, f"build_docs.py took {time.time() - t0:.0f} s", sep="\n")
-    return out
-
-
-def notebooks(nbs: Path) -> list[Path]:
-    return sorted(p for p in nbs.rglob("*.ipynb") if not any(x.startswith((".", "_")) for x in p.relative_to(nbs).parts))
+FAILED_NOTEBOOKS = 3                         # build_docs.py's exit status with --keep-going when notebooks failed
 
 
 def page_of(site: Path, nbs: Path, nb: Path) -> Path: return site/nb.relative_to(nbs).with_suffix(".html")
@@ -144,10 +133,11 @@ def check_slider(page, html_name: str):
 # ---------------------------------------------------------------- the site built from nbs/
 
 @pytest.fixture(scope="module")
-def built(tmp_path_factory) -> tuple[Path, list[Path]]:
-    "The site built from nbs/, and the notebooks it was built from (others may appear in nbs/ while it builds)."
-    nbs = notebooks(NBS)
-    return build(tmp_path_factory.mktemp("docs")/"html"), nbs
+def built(docs_build) -> tuple[Path, list[Path]]:
+    """The site built from nbs/, and the notebooks it was built from (others may appear in nbs/ while it builds).
+    Notebooks that failed are tests/test_notebooks.py's failures; their pages keep their committed outputs."""
+    assert docs_build.returncode in (0, FAILED_NOTEBOOKS), f"docs build failed:\n{docs_build.output}"
+    return docs_build.site, docs_build.nbs
 
 
 @pytest.fixture(scope="module")
@@ -267,7 +257,8 @@ HTML("""<div class="slider-test"><input type="range" min="0" max="2" value="0"><
 
 
 @pytest.fixture(scope="module")
-def tiny_site(tmp_path_factory):
+def tiny_build(tmp_path_factory):
+    "Notebooks written here, the site built from them, each notebook's execution (--report) and the build's run."
     nbs = tmp_path_factory.mktemp("nbs")
     (nbs/"tutorials").mkdir()
     (nbs/"index.ipynb").write_text(nb_json(
@@ -282,7 +273,18 @@ def tiny_site(tmp_path_factory):
     (nbs/"tutorials"/"study.ipynb").write_text(nb_json(
         ("markdown", "# Study\n\nBack to the [home page](../index.ipynb#tiny).", None),
         ("code", "1 + 1", [])))
-    site = build(tmp_path_factory.mktemp("tiny")/"html", "--nbs", str(nbs))
+    (nbs/"tutorials"/"broken.ipynb").write_text(nb_json(
+        ("markdown", "# Broken\n\nA notebook that fails.", None),
+        ("code", "print('fresh' + '-output')\n1 / 0", [dict(output_type="stream", name="stdout", text="committed-broken-output\n")])))
+    out = tmp_path_factory.mktemp("tiny")
+    run = build_docs(out/"html", "--nbs", nbs, "--report", out/"notebooks.json", "--keep-going", ok=(FAILED_NOTEBOOKS,))
+    return nbs, out/"html", json.loads((out/"notebooks.json").read_text())["notebooks"], run
+
+
+@pytest.fixture(scope="module")
+def tiny_site(tiny_build):
+    "The tiny site, built with --keep-going although one of its notebooks fails."
+    site = tiny_build[1]
     return site, read_site(site)
 
 
@@ -304,3 +306,21 @@ def test_tiny_site_in_chromium(tiny_site, chromium, shots):
     page = check_page(chromium, site/"index.html", shots)
     check_slider(page, "tiny index.html")
     check_page(chromium, site/"tutorials"/"study.html", shots)
+
+
+def test_tiny_site_failing_notebook(tiny_build, tiny_site, tmp_path):
+    """A failing notebook is reported with its traceback (what tests/test_notebooks.py shows), the other notebooks
+    still run and the site is still built, the failing page with its committed outputs; the same with `--execute`
+    alone (the notebook tests run without the site)."""
+    nbs, site, report, run = tiny_build
+    assert set(report) == {"index.ipynb", "tutorials/study.ipynb", "tutorials/broken.ipynb"}, report
+    assert report["index.ipynb"]["ok"] and report["tutorials/study.ipynb"]["ok"]
+    bad = report["tutorials/broken.ipynb"]
+    assert not bad["ok"] and "ZeroDivisionError" in bad["error"] and "broken.ipynb" in bad["error"], bad
+    assert "1 notebook(s) failed" in run.output and "ZeroDivisionError" in run.output
+    page = tiny_site[1][site/"tutorials"/"broken.html"].text
+    assert "committed-broken-output" in page and "fresh-output" not in page
+    build_docs(tmp_path, "--nbs", nbs, "--report", tmp_path/"r.json", "--execute",
+               nbs/"tutorials"/"broken.ipynb", nbs/"tutorials"/"study.ipynb", ok=(FAILED_NOTEBOOKS,))
+    again = json.loads((tmp_path/"r.json").read_text())["notebooks"]
+    assert not again["tutorials/broken.ipynb"]["ok"] and again["tutorials/study.ipynb"]["ok"], again

@@ -13,11 +13,12 @@ import pandas as pd
 import pytest
 
 from conftest import TINY, llc_nb
-from llc_nb.circuits import analyze_run
+from llc_nb.pipeline import circuits_step
 from llc_nb.cli import main
 from llc_nb.explorer import CheckpointExplorer
 from llc_nb.view import RunView
-from llc_nb.report import run_slider, slider_html, write_report
+from llc_nb.pipeline import report_step
+from llc_nb.report import run_slider, slider_html
 from llc_nb.settings import load_settings
 from llc_nb.store import Run, RunError
 from llc_nb.tasks import ListError
@@ -28,7 +29,7 @@ PNG = b"\x89PNG"
 
 def _fake_llc(run: Run, components) -> pd.DataFrame:
     "An llc.csv with known values (the explorer only reads it): llc_mean = step / 10 + component index."
-    return pd.DataFrame([dict(step=s, component=c, llc_mean=s / 10 + i, llc_std=0.1, chains_ok=2, lr=1e-4, n_beta=10.0,
+    return pd.DataFrame([dict(step=s, component=c, llc_mean=s / 10 + i, llc_std=0.1, chains_ok=2, step_size=1e-4, n_beta=10.0,
                               localization=100.0) for s in run.steps for i, c in enumerate(components)])
 
 
@@ -37,7 +38,7 @@ def runs(tmp_path_factory):
     d = tmp_path_factory.mktemp("explorer")
     three = train(load_settings(overrides=TINY + ["model.n_heads=3", "train.steps=60", "train.checkpoints=4",
                                                   "train.log_checkpoints=2"]), d/"three", progress=False)
-    analyze_run(three, n_lists=200, progress=False)
+    circuits_step(three, n_lists=200, progress=False)
     three.write_table("llc", _fake_llc(three, ["full", "l0h0", "l0h1", "l0h2"]))
     one = train(load_settings(overrides=TINY + ["model.n_heads=1", "train.steps=30", "train.checkpoints=3",
                                                 "train.log_checkpoints=1"]), d/"one", progress=False)
@@ -153,7 +154,7 @@ def test_report_cli(runs, tmp_path):
     assert not re.search(r'(src|href)="(?!data:)', page) and "<script src" not in page
     assert "no LLC estimates" not in page and "no circuit analysis" not in page
     out = tmp_path/"one.html"
-    assert write_report(runs.one, out) == out
+    assert report_step(runs.one, out) == out
     page = out.read_text()
     assert "no LLC estimates" in page and "no circuit analysis" in page
     for args, code, needle in [(["--steps", "1,x"], 2, "--steps: expected comma-separated integers"),

@@ -5,9 +5,10 @@ import numpy as np
 import pytest
 
 from conftest import TINY
-from llc_nb.llc import VERDICTS, _component_chains, estimate_step, sampling_data
+from llc_nb.fused import FusedModel, component_chains
+from llc_nb.llc import VERDICTS, estimate_step
+from llc_nb.sampling import sampling_data
 from llc_nb.settings import load_settings
-from llc_nb.sgld import FusedModel
 from llc_nb.train import train
 
 
@@ -20,7 +21,7 @@ def run(tmp_path_factory):
 def test_head_masks_cover_exactly_that_head(run):
     model = run.model(30)
     tokens = sampling_data(run, run.settings.llc)[0]
-    _, center, masks = _component_chains(FusedModel.of(model, run.task.list_len), model, tokens, ["l1h0"], 2)
+    _, center, masks = component_chains(FusedModel.of(model, run.task.list_len), model, tokens, ["l1h0"], 2)
     assert set(masks) == set(center)
     for name, m in masks.items():
         if name.startswith("blocks.1.attn.") and name.split(".")[-1] in ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V"):
@@ -31,7 +32,7 @@ def test_head_masks_cover_exactly_that_head(run):
 
 def test_batched_estimate_of_a_deeper_head(run):
     s = replace(run.settings.llc, chains=2, draws=10, burnin=2, batch_size=64, init_loss_batches=4, hessian_probes=2,
-                lr=1e-4, head_lr=1e-4, n_beta=10.0, head_n_beta=10.0, localization=100.0, head_localization=100.0,
+                step_size=1e-4, head_step_size=1e-4, n_beta=10.0, head_n_beta=10.0, localization=100.0, head_localization=100.0,
                 sampler="sgld", backend="batched", workers=1, every=1)
     (est, row), = estimate_step(run, 30, ["l1h0"], s)
     assert est.chains_ok == 2 and np.isfinite(est.llc_mean) and est.trace.shape == (2, 12)

@@ -32,7 +32,8 @@ def mix_run(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def mix_table(mix_run):
-    return probe_run(mix_run, n_lists=900, progress=False)
+    from llc_nb.pipeline import probe_step
+    return probe_step(mix_run, n_lists=900, progress=False)
 
 
 def f1(tab, **where):
@@ -41,7 +42,7 @@ def f1(tab, **where):
     return t
 
 
-def test_probe_run_writes_table_and_figure(mix_run, mix_table):
+def test_probe_step_writes_table_and_figure(mix_run, mix_table):
     assert list(mix_table.columns) == ["step", "layer", "hook", "pooling", "position", "control", "metric", "value"]
     assert sorted(mix_table.step.unique()) == mix_run.steps
     assert set(mix_table.control) == {"none", "random_init", "shuffled_labels"}
