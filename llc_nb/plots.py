@@ -58,8 +58,9 @@ def _llc_band(d: pd.DataFrame) -> pd.Series:
     return 2 * d.llc_se if "llc_se" in d else d.llc_std
 
 def llc_limits(llc: pd.DataFrame) -> tuple[float, float] | None:
-    "The y-range of an LLC figure: what the certified (likelihood) estimates need with their error bars; None: no such estimate."
+    "The y-range of an LLC figure: what the certified estimates need with their error bars (none: the non-negative ones; None: no such)."
     ok = _trusted(llc)
+    if not ok.any(): ok = (llc.llc_mean >= 0).to_numpy()       # no LLC at all: still, a negative reading must not stretch the axis
     if not ok.any(): return None
     d = llc[ok]
     err = np.maximum(_llc_band(d).fillna(0), d.llc_sys.fillna(0) if "llc_sys" in d else 0)
@@ -129,7 +130,7 @@ def plot_llc(llc: pd.DataFrame,                     # an llc table (llc.csv): st
         ax.fill_between(d.step, np.where(ok, d.llc_mean - _llc_band(d), np.nan), np.where(ok, d.llc_mean + _llc_band(d), np.nan),
                         color=f"C{i}", alpha=0.2)
     if lim is not None: ax.set_ylim(*lim)
-    ax.set_ylabel("LLC (certified: filled; wide bar: γ-ladder)" if lim is not None else "estimate (none certified as an LLC)")
+    ax.set_ylabel("LLC (certified: filled; wide bar: γ-ladder)" if _trusted(llc).any() else "estimate (none certified as an LLC)")
     last = max(llc.step.max(), metrics.step.max() if metrics is not None and len(metrics) else 0)   # LLC may be partial
     step_axis(ax, int(last)); ax.grid(alpha=0.3)
     handles, labels = ax.get_legend_handles_labels()
