@@ -21,7 +21,7 @@ from llc_nb.fused import FusedModel, full_model_loss
 from llc_nb.sampling import as_dataset, component_settings, components, devinterp_traces, param_masks, sample_components, \
     sampling_data, sgld_loss_fn
 from llc_nb.settings import parse_overrides, settings_from_dict
-from llc_nb.sgld import ChainSpec, run_chains, stacked
+from llc_nb.sgld import ChainSpec, compiled_loss, run_chains, stacked
 from llc_nb.store import Run
 
 
@@ -76,7 +76,7 @@ def main():
     a = ap.parse_args()
     run = Run(a.run)
     s = settings_from_dict(parse_overrides(a.set or []), base=run.settings).llc
-    s = replace(s, burnin=0, draws=a.steps, hessian_probes=0)
+    s = replace(s, burnin=0, draws=a.steps, hessian_probes=0, max_steps=0)
     step = a.step if a.step is not None else run.steps[-1]
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
     data = sampling_data(run, s)
@@ -85,44 +85,58 @@ def main():
     print(f"{run.path} step {step}: {comps}, {s.chains} chains × {a.steps} SGLD steps, batch {s.batch_size}, {s.sampler}")
 
     # 1. batched vs devinterp, one thread
-    tb = time_batched(run, step, comps, s, data)
+    tb = time_batched(run, step, comps, replace(s, compile="off"), data)
+    time_batched(run, step, comps, replace(s, compile="on"), data)                 # compiles (timed in section 2)
+    tc = time_batched(run, step, comps, replace(s, compile="on"), data)
     td = time_devinterp(run, step, comps, s, data)
-    out.update(batched_s=tb, devinterp_s=td, devinterp_total_s=sum(td.values()))
-    print(f"per checkpoint (full + heads): batched {tb:.1f} s, devinterp {sum(td.values()):.1f} s "
-          f"({', '.join(f'{c} {v:.1f}' for c, v in td.items())}): {sum(td.values()) / tb:.1f}× faster")
+    out.update(batched_s=tb, batched_compiled_s=tc, devinterp_s=td, devinterp_total_s=sum(td.values()))
+    print(f"per checkpoint (full + heads): batched {tb:.1f} s (compiled, after compiling: {tc:.1f} s), devinterp "
+          f"{sum(td.values()):.1f} s ({', '.join(f'{c} {v:.1f}' for c, v in td.items())}): {sum(td.values()) / tb:.1f}× faster "
+          f"({sum(td.values()) / tc:.1f}× compiled)", flush=True)
 
-    # 2. one full-model chain's step against the matmul ceiling
+    # 2. one full-model chain's step against the matmul ceiling, eager and compiled
     torch.set_num_threads(1)
     model = run.model(step)
     fm = FusedModel.of(model, run.task.list_len)
     specs = [ChainSpec(step_size=s.step_size, n_beta=s.n_beta, localization=s.localization, method=s.sampler, seed=i) for i in range(s.chains)]
-    run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, 5)
+    loss = full_model_loss(fm, data[0])
+    closs = compiled_loss(loss)
     t0 = time.perf_counter()
-    run_chains(full_model_loss(fm, data[0]), stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, a.steps)
-    ms = (time.perf_counter() - t0) / a.steps / s.chains * 1e3
+    run_chains(closs, stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, 3)
+    out["compile_s"] = time.perf_counter() - t0
     rate = matmul_gflops()
     fused, plain = step_flops(run.config, s.batch_size, run.task.list_len)
-    out.update(ms_per_chain_step=ms, matmul_gflops=rate, fused_gflop=fused / 1e9, plain_gflop=plain / 1e9,
+    for name, fn in (("eager", loss), ("compiled", closs)):
+        run_chains(fn, stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, 3)
+        t0 = time.perf_counter()
+        run_chains(fn, stacked(model, s.chains), {}, specs, len(data[0]), s.batch_size, a.steps)
+        ms = (time.perf_counter() - t0) / a.steps / s.chains * 1e3
+        out[f"ms_per_chain_step_{name}"] = ms
+        print(f"full-model step ({name}): {ms:.1f} ms per chain; one matmul runs at {rate:.0f} GFLOP/s; the fused step's matmuls "
+              f"are {fused / 1e9:.2f} GFLOP (ceiling {fused / rate / 1e6:.1f} ms, {ms / (fused / rate / 1e6):.1f}×), a plain "
+              f"full-sequence step's {plain / 1e9:.2f} GFLOP (ceiling {plain / rate / 1e6:.1f} ms, {ms / (plain / rate / 1e6):.2f}×)",
+              flush=True)
+    out.update(ms_per_chain_step=out["ms_per_chain_step_eager"], matmul_gflops=rate, fused_gflop=fused / 1e9, plain_gflop=plain / 1e9,
                ceiling_ms=fused / rate / 1e6, plain_ceiling_ms=plain / rate / 1e6)
-    print(f"full-model step: {ms:.1f} ms per chain; one matmul runs at {rate:.0f} GFLOP/s; the fused step's matmuls are "
-          f"{fused / 1e9:.2f} GFLOP (ceiling {fused / rate / 1e6:.1f} ms, {ms / (fused / rate / 1e6):.1f}×), a plain "
-          f"full-sequence step's {plain / 1e9:.2f} GFLOP (ceiling {plain / rate / 1e6:.1f} ms, {ms / (plain / rate / 1e6):.2f}×)")
+    print(f"compiling took {out['compile_s']:.0f} s (once per process and batch shape)")
 
-    # 2b. how the cost per chain-step scales with the number of chains in one batch
+    # 2b. how the cost per chain-step scales with the number of chains in one batch (compiled, as the engine runs long jobs)
     from llc_nb.fused import head_constants, head_loss, head_weights
     hc = head_constants(fm, model, data[0])
     scan = {}
-    for C in (4, 12, 24, 48, 96, 144):
+    for C in (4, 8, 16, 32, 64):
         sp = [replace(specs[0], seed=i) for i in range(C)]
-        t0 = time.perf_counter()
-        run_chains(full_model_loss(fm, data[0]), stacked(model, C), {}, sp, len(data[0]), s.batch_size, 10)
-        tf = (time.perf_counter() - t0) / 10 / C * 1e3
         heads = [i % run.config["n_heads"] for i in range(C)]
-        t0 = time.perf_counter()
-        run_chains(head_loss(fm, hc, heads), head_weights(model, heads), {}, sp, len(data[0]), s.batch_size, 10)
-        th = (time.perf_counter() - t0) / 10 / C * 1e3
-        scan[C] = dict(full_ms=tf, head_ms=th)
-        print(f"  {C:4d} chains in one batch: {tf:.1f} ms per full-model chain-step, {th:.1f} ms per head chain-step", flush=True)
+        row = {}
+        for name, fn, center in (("full", compiled_loss(full_model_loss(fm, data[0])), stacked(model, C)),
+                                 ("head", compiled_loss(head_loss(fm, hc, heads)), head_weights(model, heads))):
+            run_chains(fn, center, {}, sp, len(data[0]), s.batch_size, 3)
+            t0 = time.perf_counter()
+            run_chains(fn, center, {}, sp, len(data[0]), s.batch_size, 10)
+            row[f"{name}_ms"] = (time.perf_counter() - t0) / 10 / C * 1e3
+        scan[C] = row
+        print(f"  {C:4d} chains in one batch: {row['full_ms']:.1f} ms per full-model chain-step, {row['head_ms']:.1f} ms per head "
+              f"chain-step (compiled)", flush=True)
     out["chains_scan"] = scan
 
     # 3. threads and processes

@@ -74,7 +74,8 @@ def calibration_steps(run: Run) -> list[int]:
 def _cell_settings(s: LLCSettings, component: str, cell: dict, grid: CalibrationGrid) -> LLCSettings:
     "`s` with one grid cell's sampler filled in for `component` (its head_* fields for a head)."
     s = replace(s, sampler=cell["sampler"], chains=grid.chains, burnin=grid.burnin, draws=grid.draws, backend="batched",
-                gamma_ladder=False)                # the grid halves γ itself (`localization_halved`)
+                gamma_ladder=False, max_steps=0,   # the grid halves γ itself (`localization_halved`), at fixed length
+                objective="loss")                  # and samples the task loss
     return _with_sampler(s, component, cell["step_size"], cell["n_beta"], cell["localization"])
 
 def _with_sampler(s: LLCSettings, component: str, step_size: float, n_beta: float, localization: float) -> LLCSettings:

@@ -21,7 +21,7 @@ from torch import Tensor
 from devinterp.slt.weight_restrictions import create_param_masks
 
 from .model import FULL, parse_component
-from .sgld import ChainLoss, hutchinson_trace, stacked, stacked_masks
+from .sgld import ChainLoss, hutchinson_trace, stacked, stacked_masks, with_weight_decay
 
 # %% ../nbs/05c_fused.ipynb #c37a2cd7
 def _ln(x: Tensor, w: Tensor | None, b: Tensor | None, eps: float) -> Tensor:
@@ -66,7 +66,7 @@ def _mix(fm: FusedModel, q: Tensor, k: Tensor, v: Tensor, wo: Tensor, q_from: in
     C, B, Q, H, E = q.shape
     P = k.shape[2]
     scores = torch.einsum("cbqhe,cbkhe->cbhqk", q, k)
-    causal = torch.arange(P)[None, :] > torch.arange(q_from, q_from + Q)[:, None]      # (Q, P): key after query
+    causal = torch.arange(P, device=q.device)[None, :] > torch.arange(q_from, q_from + Q, device=q.device)[:, None]   # (Q, P): key after query
     pattern = scores.masked_fill(causal, float("-inf")).softmax(-1)
     z = torch.einsum("cbhqk,cbkhe->cbqhe", pattern, v).reshape(C, B * Q, H * E)
     return torch.bmm(z, wo.reshape(C, H * E, -1)).view(C, B, Q, -1)
@@ -79,7 +79,7 @@ def _project(x: Tensor, w: Tensor, b: Tensor, scale: float = 1.0) -> Tensor:
 def _gather(table: Tensor, ids: Tensor) -> Tensor:
     "Rows of a per-chain table (C, R, F) picked by per-chain ids (C, ...) -> (C, ..., F)."
     C, R, Fd = table.shape
-    return F.embedding(ids + (torch.arange(C) * R).view(C, *([1] * (ids.dim() - 1))), table.reshape(C * R, Fd))
+    return F.embedding(ids + (torch.arange(C, device=ids.device) * R).view(C, *([1] * (ids.dim() - 1))), table.reshape(C * R, Fd))
 
 # %% ../nbs/05c_fused.ipynb #ae734b2c
 def first_layer_tables(fm: FusedModel, p: dict[str, Tensor], n_pos: int) -> Tensor:
@@ -109,7 +109,7 @@ def fused_logits(fm: FusedModel,                            # the architecture
     C, B, S = tokens.shape
     V, D = p["embed.W_E"].shape[1:]
     P = S - 1
-    ids = tokens[:, :, :P] + torch.arange(P) * V                 # row of (position, token) in the tables
+    ids = tokens[:, :, :P] + torch.arange(P, device=tokens.device) * V                 # row of (position, token) in the tables
     tab = first_layer_tables(fm, p, P)
     q_from = fm.q0 if fm.n_layers == 1 else 0
     resid = _gather(tab, ids[:, :, q_from:])
@@ -165,7 +165,7 @@ def head_constants(fm: FusedModel,                    # the architecture (one la
     if fm.n_layers != 1: raise ValueError("head constants: only for one-layer models (use full_model_loss with masks)")
     p = stacked(model, 1)
     P, V = tokens.shape[1] - 1, model.cfg.d_vocab
-    ids = tokens[:, :P] + torch.arange(P) * V
+    ids = tokens[:, :P] + torch.arange(P, device=tokens.device) * V
     tab = first_layer_tables(fm, p, P)
     rests = []
     for i in ids.split(chunk):
@@ -190,7 +190,7 @@ def head_weights(model, heads: list[int]) -> dict[str, Tensor]:
 # %% ../nbs/05c_fused.ipynb #b4f6f613
 def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int]) -> ChainLoss:
     "Chain loss with only head `heads[c]` of chain c free (weights from `head_weights`)."
-    hsel = torch.tensor(heads)
+    hsel = torch.tensor(heads, device=hc.ids.device)
     P = hc.ids.shape[1]
     V = hc.x_tab.shape[1] // P
     def loss_fn(w, idx):
@@ -236,7 +236,7 @@ def fused_init_loss(fm: FusedModel,      # the architecture
     "The answer loss at the checkpoint over all of `tokens` (the sampling set)."
     with torch.no_grad():
         loss = full_model_loss(fm, tokens)
-        parts = [loss(stacked(model, 1), i[None]) * len(i) for i in torch.arange(len(tokens)).split(chunk)]
+        parts = [loss(stacked(model, 1), i[None]) * len(i) for i in torch.arange(len(tokens), device=tokens.device).split(chunk)]
     return float(sum(parts) / len(tokens))
 
 # %% ../nbs/05c_fused.ipynb #cae64fa6
@@ -246,9 +246,11 @@ def fused_hutchinson(fm: FusedModel,     # the architecture
                      comp: str,          # the component whose weights the probes move
                      probes: int,        # Rademacher probes
                      seed: int = 0,      # the probes' random numbers
-                     hc=None             # `head_constants` (one-layer models' heads)
+                     hc=None,            # `head_constants` (one-layer models' heads)
+                     decay: float = 0.0  # the training objective's weight decay (0: the task loss)
                      ) -> np.ndarray:
-    "Hutchinson samples of tr(H) of the answer loss at the checkpoint for `comp`'s weights, on the first 1,024 lists."
-    idx = torch.arange(min(HUTCHINSON_LISTS, len(tokens)))[None].repeat(probes, 1)
+    "Hutchinson samples of tr(H) of the answer loss (or the training objective) at the checkpoint for `comp`'s weights, on the first 1,024 lists."
+    idx = torch.arange(min(HUTCHINSON_LISTS, len(tokens)), device=tokens.device)[None].repeat(probes, 1)
     loss, center, masks = component_chains(fm, model, tokens, [comp], probes, hc)
+    if decay: loss = with_weight_decay(loss, center, decay)
     return hutchinson_trace(loss, center, masks, idx, seed)

@@ -5,9 +5,9 @@ checks and a regime verdict, one `llc.csv` row per checkpoint and component."""
 
 # %% auto #0
 __all__ = ['PRIOR_RATIO', 'BASIN_FRACTION', 'VERDICTS', 'LLCEstimate', 'diagnose', 'chance_loss', 'split_rhat',
-           'effective_sample_size', 'regime_verdict', 'block_means', 'estimate_from_traces', 'estimate_from_arrays',
-           'estimate_llc', 'estimate_step', 'estimate_checkpoint', 'llc_steps', 'llc_checkpoints', 'estimate_run',
-           'verdict_summary']
+           'effective_sample_size', 'regime_verdict', 'block_means', 'draw_start', 'estimate_from_traces',
+           'estimate_from_arrays', 'stopping_rule', 'estimate_llc', 'estimate_step', 'estimate_checkpoint', 'llc_steps',
+           'llc_checkpoints', 'estimate_run', 'verdict_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
 import math
@@ -21,7 +21,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .model import FULL, components, torch_threads
-from .sampling import (VERDICT_KEYS, component_settings, module_traces, run_jobs, sampler_fields, sgld_steps,
+from .sampling import (VERDICT_KEYS, batch_groups, component_settings, engine_device, module_traces, run_jobs, sampler_fields, sgld_steps,
                              step_traces)
 from .settings import LLCSettings
 from .sgld import LossFn
@@ -48,6 +48,7 @@ class LLCEstimate:
     trace_h_se: float = float("nan")  # its standard error over the probes
     rhat_steps: float = float("nan")  # rank-normalised split-R̂ of the per-step losses (a diagnostic: batch noise dominates it)
     llc_half_gamma: float = float("nan")  # the same estimate from the γ-ladder's chains at γ/2 (NaN: no ladder)
+    rhat_half_gamma: float = float("nan")  # R̂ of the γ/2 chains' block means (they relax twice as slowly)
     grad_sq: float = float("nan")   # ‖∇L(w*)‖² over the sampled weights on the sampling set
     grad_curv: float = float("nan")  # the curvature uᵀHu along u = ∇L/‖∇L‖
     n_weights: float = float("nan")  # sampled weights: a regular model's λ is at most n_weights / 2
@@ -163,7 +164,7 @@ def regime_verdict(est: LLCEstimate,                # an estimate with its diagn
     if any(w.startswith("chains left the basin") for w in est.warnings) or est.llc_mean - 3 * est.llc_se > est.n_weights / 2:
         return "left-basin"
     if est.gradient_llc > s.max_gradient_share * abs(est.llc_mean): return "not-a-minimum"
-    if (not est.rhat < s.max_rhat or not est.ess >= s.min_ess
+    if (not est.rhat < s.max_rhat or not est.ess >= s.min_ess or (ladder and not est.rhat_half_gamma < s.max_rhat)
             or any(w.startswith(("loss traces do not plateau", "negative LLC")) for w in est.warnings)):
         return "not-converged"
     if np.isfinite(est.curvature_llc) and est.llc_mean >= PRIOR_RATIO * (est.curvature_llc - 2 * np.nan_to_num(est.curvature_se)):
@@ -176,6 +177,11 @@ def block_means(draws: np.ndarray, block: int) -> np.ndarray:
     "Means of consecutive blocks of `block` steps of each chain's draws (chains, n // block); a partial last block is dropped."
     n = draws.shape[1] // block
     return draws[:, :n * block].reshape(draws.shape[0], n, block).mean(-1)
+
+def draw_start(n_steps: int, s: LLCSettings) -> int:
+    "Steps of a trace of `n_steps` that are burn-in: `burnin`, or with adaptive stopping the first half (at least `burnin`, at most all but `draws`)."
+    if not s.max_steps: return s.burnin
+    return max(s.burnin, n_steps - max(s.draws, n_steps // 2))
 
 def _per_chain(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float) -> np.ndarray:
     "nβ (mean draw − init_loss) of each chain; NaN for a chain with a non-finite loss."
@@ -192,18 +198,22 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                          grad: dict | None = None,               # `sampling.gradient_stats` at the checkpoint
                          ) -> LLCEstimate:
     "The LLC estimate (burn-in and failed chains excluded), its diagnostics and verdict, from raw traces."
-    per_chain = _per_chain(trace, s.burnin, init_loss, s.n_beta)
+    start = draw_start(trace.shape[1], s)
+    per_chain = _per_chain(trace, start, init_loss, s.n_beta)
     ok = np.isfinite(per_chain)
     n_ok = int(ok.sum())
     warns = [] if n_ok == len(ok) else [f"{len(ok) - n_ok} of {len(ok)} chains diverged (non-finite loss) and are excluded: "
                                         "ε is too large or γ too small"]
-    half = float("nan")
+    half = rhat_half = float("nan")
     if trace_half_gamma is not None:
-        ph = _per_chain(trace_half_gamma, s.burnin, init_loss, s.n_beta)
-        if np.isfinite(ph).all(): half = float(ph.mean())
+        ph = _per_chain(trace_half_gamma, start, init_loss, s.n_beta)
+        if np.isfinite(ph).all():
+            half = float(ph.mean())
+            hb = block_means(trace_half_gamma[:, start:], s.rhat_block)
+            rhat_half = split_rhat(hb) if len(ph) > 1 and hb.shape[1] >= 4 else float("nan")
         else: warns.append(f"{int((~np.isfinite(ph)).sum())} of {len(ph)} chains at γ/2 diverged: the γ-ladder cannot certify")
-    if n_ok: warns += diagnose(trace[ok], s.burnin, init_loss, s.n_beta, chance_loss)
-    draws = trace[ok, s.burnin:]
+    if n_ok: warns += diagnose(trace[ok], start, init_loss, s.n_beta, chance_loss)
+    draws = trace[ok, start:]
     blocks = block_means(draws, s.rhat_block)
     if n_ok and blocks.shape[1] < 4:
         warns.append(f"too few draws for R̂: {draws.shape[1]} draws make {blocks.shape[1]} blocks of llc.rhat_block = "
@@ -212,14 +222,14 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
     g = {k: float(v) for k, v in (grad or {}).items()}
     est = LLCEstimate(llc_mean=float(np.nanmean(per_chain)) if n_ok else float("nan"),
                       llc_std=float(np.nanstd(per_chain)) if n_ok else float("nan"), llc_per_chain=per_chain,
-                      chains_ok=n_ok, init_loss=init_loss, trace=trace, burnin=s.burnin, n_beta=s.n_beta,
+                      chains_ok=n_ok, init_loss=init_loss, trace=trace, burnin=start, n_beta=s.n_beta,
                       localization=s.localization, warnings=warns,
                       rhat=split_rhat(blocks) if n_ok > 1 and blocks.shape[1] >= 4 else float("nan"),
                       rhat_steps=split_rhat(draws) if n_ok > 1 else float("nan"),
                       ess=effective_sample_size(draws) if n_ok else float("nan"),
                       trace_h=float(h.mean()) if h.size else float("nan"),
                       trace_h_se=float(h.std(ddof=1) / math.sqrt(h.size)) if h.size > 1 else float("nan"),
-                      llc_half_gamma=half, grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")),
+                      llc_half_gamma=half, rhat_half_gamma=rhat_half, grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")),
                       n_weights=g.get("n_weights", float("inf")))
     est.verdict = regime_verdict(est, s.chains, s, ladder=trace_half_gamma is not None)
     return est
@@ -232,6 +242,25 @@ def estimate_from_arrays(arrays: dict,                      # `sampling.trace_ar
     grad = {k: arrays[k] for k in ("grad_sq", "grad_curv", "n_weights") if k in arrays}
     return estimate_from_traces(arrays["trace"], float(arrays["init_loss"]), s, chance_loss, arrays.get("hutchinson"),
                                 arrays.get("trace_half_gamma"), grad)
+
+# %% ../nbs/06_llc.ipynb #7ca9a49d
+def stopping_rule(s: LLCSettings,                    # the settings (a head's are resolved per component)
+                  chance_loss: float | None = None   # the loss at chance (None: no check for leaving the basin)
+                  ) -> Callable[[str, dict], bool]:
+    "Adaptive stopping: `done(component, trace_arrays so far)` once the estimate is stationary, or its verdict cannot change."
+    last = {}
+    def done(component: str, arrays: dict) -> bool:
+        sc = component_settings(s, component)
+        est = estimate_from_arrays(arrays, sc, chance_loss)
+        now = np.array([est.llc_mean, est.llc_half_gamma])
+        prev, last[component] = last.get(component), now
+        if est.verdict in ("diverged", "left-basin", "not-a-minimum"): return True
+        if prev is None: return False
+        tol = np.maximum(sc.max_block_change * np.abs(now), 2 * est.llc_se)
+        steady = bool(np.all(np.isnan(now) | (np.abs(now - prev) <= tol)))
+        mixed = est.rhat < sc.max_rhat and est.ess >= sc.min_ess and (not sc.gamma_ladder or est.rhat_half_gamma < sc.max_rhat)
+        return steady and mixed
+    return done
 
 # %% ../nbs/06_llc.ipynb #41a39e01
 def estimate_llc(model: torch.nn.Module,              # any model, at the weights w* to measure
@@ -250,10 +279,11 @@ def _row(step: int, component: str, est: LLCEstimate, key: str, s: LLCSettings) 
     return dict(step=step, component=component, llc_mean=est.llc_mean, llc_std=est.llc_std, llc_se=est.llc_se,
                 llc_half_gamma=est.llc_half_gamma, gamma_change=est.gamma_change, llc_sys=est.llc_sys,
                 chains_ok=est.chains_ok, init_loss=est.init_loss, loss_rise=est.loss_rise, rhat=est.rhat,
-                rhat_steps=est.rhat_steps, ess=est.ess, sgld_steps=est.trace.shape[1], grad_norm=math.sqrt(est.grad_sq),
+                rhat_steps=est.rhat_steps, rhat_half_gamma=est.rhat_half_gamma, ess=est.ess,
+                sgld_steps=est.trace.shape[1], burnin_used=est.burnin, grad_norm=math.sqrt(est.grad_sq),
                 gradient_llc=est.gradient_llc, n_weights=est.n_weights, trace_h=est.trace_h, trace_h_se=est.trace_h_se,
                 curvature_llc=est.curvature_llc, verdict=est.verdict, warnings=" | ".join(est.warnings), key=key,
-                **sampler_fields(s), **{k: getattr(s, k) for k in VERDICT_KEYS})
+                **{**sampler_fields(s), **{k: getattr(s, k) for k in (*VERDICT_KEYS, "max_steps", "block", "objective")}})
 
 def estimate_step(run: Run,                                  # a trained run
                   step: int,                                 # its checkpoint
@@ -303,24 +333,27 @@ def estimate_run(run: Run,                          # a trained run
         return _estimate_run(run, s or run.settings.llc, steps, progress, save)
 
 def _steps_per_checkpoint(s: LLCSettings, comps: list[str]) -> int:
-    return sum(sgld_steps(component_settings(s, c)) for c in ([c for c in comps if c == FULL][:1] + [c for c in comps if c != FULL][:1]))
+    "SGLD steps of one checkpoint at most (adaptive stopping's cap where set)."
+    return sum(component_settings(s, c).max_steps or sgld_steps(component_settings(s, c)) for c, *_ in batch_groups(comps, s.backend))
 
 def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
+    if s.backend == "batched": engine_device(s)                # refuses llc.device = cuda without one, before any sampling
     steps = llc_checkpoints(run.usable_steps(), s) if steps is None else steps
-    per = _steps_per_checkpoint(s, comps) if s.backend == "batched" else sum(sgld_steps(component_settings(s, c)) for c in comps)
+    per = _steps_per_checkpoint(s, comps)
     bar = tqdm(total=len(steps) * per, desc=f"LLC {run.path.name} ({len(steps)} checkpoints)", unit="SGLD step",
                disable=not progress)
-    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, [(st, comps) for st in steps], s.workers,
-                    None if s.workers > 1 else bar.update)
+    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, [(st, comps) for st in steps], s.workers, bar.update)
     rows = []
     for (step, _), results in jobs:
         for est, row in results:
             if est.warnings: tqdm.write(f"step {step} {row['component']} [{row['verdict']}]: " + "; ".join(est.warnings))
         if save is not None: save([row for _, row in results])
         rows += [row for _, row in results]
-        if s.workers > 1: bar.update(per)
+        used = {r["component"]: r["sgld_steps"] for _, r in results}
+        bar.total -= per - sum(used[c] for c, *_ in batch_groups(comps, s.backend))     # adaptive stopping ended early (or cached: 0 left)
+        bar.refresh()
     bar.close()
     return pd.DataFrame(rows).sort_values(["step", "component"]).reset_index(drop=True) if rows else pd.DataFrame()
 

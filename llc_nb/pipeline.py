@@ -147,8 +147,10 @@ def llc_summary(run: Run, tab: pd.DataFrame) -> str:
     from llc_nb.plots import sampler_title
     r = tab.iloc[-1]
     cell = tab.apply(lambda r: f"{r.llc_mean:.1f} ±{r.llc_se:.1f}" + ("" if r.verdict == "likelihood" else f" [{r.verdict}]"), axis=1)
-    return "\n".join([f"LLC          {sampler_title(tab)}; {int(r.draws)} draws after {int(r.burnin)} burn-in, {r.backend} engine "
-                      f"-> {run.path/'llc.csv'}",
+    steps = tab.get("sgld_steps", pd.Series([int(r.burnin) + int(r.draws)]))
+    length = (f"{int(steps.min())}-{int(steps.max())} SGLD steps per chain (adaptive, at most {int(r.max_steps)})"
+              if pd.notna(r.get("max_steps", 0)) and r.get("max_steps", 0) > 0 else f"{int(r.draws)} draws after {int(r.burnin)} burn-in")
+    return "\n".join([f"LLC          {sampler_title(tab)}; {length}, {r.backend} engine -> {run.path/'llc.csv'}",
                       tab.assign(cell=cell).pivot(index="step", columns="component", values="cell").to_string(),
                       f"verdicts     {verdict_summary(tab)}"])
 

@@ -93,17 +93,17 @@ SAMPLERS = ("sgld", "rmsprop_sgld")   # plain SGLD (devinterp's sgmcmc_sgld) and
 class LLCSettings:
     "The SGLD sampler of the LLC estimate, and what it measures."
     components: str = setting("full,heads")                       # full, heads, l0h1, ...: checked against [model] by model.components
-    step_size: float = setting(7.95e-8, _pos, "must be > 0")       # SGLD step size ε (full model)
+    step_size: float = setting(1.99e-7, _pos, "must be > 0")       # SGLD step size ε (full model)
     n_beta: float = setting(12586.0, _pos, "must be > 0")          # inverse temperature nβ (full model)
     localization: float = setting(5000.0, _nonneg, "must be >= 0")  # γ, pull towards the checkpoint (full model)
-    head_step_size: float = setting(7.95e-8, _pos, "must be > 0")  # ε for a single head's weights
+    head_step_size: float = setting(4e-7, _pos, "must be > 0")     # ε for a single head's weights
     head_n_beta: float = setting(12586.0, _pos, "must be > 0")     # nβ for a single head
-    head_localization: float = setting(5000.0, _nonneg, "must be >= 0")  # γ for a single head
+    head_localization: float = setting(1000.0, _nonneg, "must be >= 0")  # γ for a single head
     sampler: str = setting("rmsprop_sgld", lambda v: v in SAMPLERS, f"must be one of {', '.join(SAMPLERS)}")  # devinterp sampling_method
     backend: str = setting("batched", lambda v: v in ("batched", "devinterp"), "must be batched or devinterp")  # SGLD engine
     chains: int = setting(4, _pos, "must be >= 1")                 # independent: each its own seed and batch order
     draws: int = setting(400, _pos, "must be >= 1")                # SGLD steps per chain that the estimate averages
-    burnin: int = setting(400, _nonneg, "must be >= 0")            # steps discarded before the draws
+    burnin: int = setting(200, _nonneg, "must be >= 0")            # steps discarded before the draws (RMSProp adapts)
     batch_size: int = setting(256, _pos, "must be >= 1")           # training lists per SGLD step
     init_loss_batches: int = setting(32, _pos, "must be >= 1")     # the sampling set, in batches: chains draw random batches from it
     seed: int = setting(0, _nonneg, "must be >= 0")                # SGLD noise, batch order (seed·1000 + chain), probes
@@ -113,11 +113,21 @@ class LLCSettings:
     adapt: str = setting("burnin",                                   # RMSProp preconditioner: adapted in burn-in only, or every step
                          lambda v: v in ("burnin", "always"), "must be burnin or always")
     gamma_ladder: bool = setting(True)                              # also chains at γ/2 in the same batch (the localization test)
+    ladder_step: float = setting(2.0, _pos, "must be > 0")          # the γ/2 chains' step: this × ε (2: εγ, their relaxation rate, kept)
     max_gamma_change: float = setting(0.1, _pos, "must be > 0")     # likelihood needs |λ̂(γ/2) − λ̂(γ)| ≤ this · |λ̂(γ)|
     max_rhat: float = setting(1.05, lambda v: v > 1, "must be > 1")  # likelihood needs rank-normalised split-R̂ of block means below it
     rhat_block: int = setting(20, _pos, "must be >= 1")             # SGLD steps per block mean for R̂ (4+ blocks per chain needed)
     min_ess: float = setting(100.0, _nonneg, "must be >= 0")        # likelihood needs a bulk ESS of the draws of at least this
     max_gradient_share: float = setting(0.1, _pos, "must be > 0")   # not-a-minimum when ∇L(w*)'s drift explains more of |λ̂|
+    max_steps: int = setting(2000, _nonneg, "must be >= 0")         # adaptive stopping: SGLD steps per chain at most (0: exactly burnin + draws)
+    block: int = setting(200, _pos, "must be >= 1")                 # adaptive stopping: steps added between checks
+    max_block_change: float = setting(0.02, _pos, "must be > 0")    # adaptive stopping: λ̂ moves at most this much between checks
+    objective: str = setting("loss",                                 # sampled: the task loss, or training's (loss + weight decay)
+                             lambda v: v in ("loss", "training"), "must be loss or training")
+    device: str = setting("auto",                                    # the batched engine's device: auto (CUDA when present), cpu, cuda
+                          lambda v: v in ("auto", "cpu", "cuda"), "must be auto, cpu or cuda")
+    compile: str = setting("auto",                                   # torch.compile the chain loss: auto (long runs only), on, off
+                           lambda v: v in ("auto", "on", "off"), "must be auto, on or off")
     every: int = setting(3, _pos, "must be >= 1")                  # estimate every k-th checkpoint (the last one always)
     steps: str = setting("",                                        # checkpoint steps to estimate instead of every k-th
                          lambda v: re.fullmatch(r"(\d+( +\d+)*)?", v.strip()) is not None,
@@ -172,6 +182,18 @@ class Settings:
             raise SettingsError(f"train.dense: start:stop must lie in 0..train.steps = {tr.steps}, got {tr.dense}")
         if tr.checkpoints > tr.steps + 1:
             raise SettingsError(f"train.checkpoints: at most steps + 1 = {tr.steps + 1} checkpoints fit, got {tr.checkpoints}")
+        _check_llc(self.llc, tr)
+
+def _check_llc(s: LLCSettings, tr: TrainSettings):
+    "The [llc] keys that only make sense together: one line naming the key that makes certification impossible."
+    if s.max_steps and s.max_steps < s.burnin + s.draws:
+        raise SettingsError(f"llc.max_steps: the cap must be at least burnin + draws = {s.burnin + s.draws} (0: no adaptive "
+                            f"stopping), got {s.max_steps}")
+    if s.max_steps and s.block > s.max_steps:
+        raise SettingsError(f"llc.block: a block of {s.block} steps does not fit under llc.max_steps = {s.max_steps}")
+    if s.objective == "training" and tr.optimizer != "adam":
+        raise SettingsError(f"llc.objective: training (loss + weight decay) needs train.optimizer = adam, whose coupled weight "
+                            f"decay is the gradient of that objective; got {tr.optimizer}")
 
 # %% ../nbs/00_settings.ipynb #fed058dd
 _TRUE, _FALSE = {"true", "yes", "on", "1"}, {"false", "no", "off", "0"}
@@ -284,9 +306,9 @@ def training_key(s: Settings) -> dict:
 PROFILES = dict(
     quick=["task.n_train=20000", "task.n_val=2000", "train.steps=300", "train.checkpoints=8",
            "train.log_checkpoints=3", "train.eval_size=2000", "llc.chains=2", "llc.draws=50", "llc.burnin=20",
-           "llc.init_loss_batches=8"],
+           "llc.init_loss_batches=8", "llc.max_steps=270", "llc.block=50"],
     tiny=["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
-          "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003"],
+          "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003", "llc.max_steps=0"],
     genre=["run.name=genre", "task.name=genre", "task.n_train=96000", "task.n_val=2000", "model.n_layers=2", "model.n_heads=4",
            "model.d_model=64", "model.d_head=16", "train.weight_decay=0", "train.lr_schedule=constant", "train.batch_size=32",
            "train.checkpoints=16", "train.log_checkpoints=8", "train.eval_size=2000"],

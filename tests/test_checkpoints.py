@@ -87,7 +87,7 @@ def test_cli_info_names_bad_file(run):
     assert "step_00000010.safetensors" in r.stdout and "val_acc" in r.stdout
 
 
-SHORT_LLC = ["--set", "llc.chains=2", "--set", "llc.draws=10", "--set", "llc.burnin=5", "--set", "llc.init_loss_batches=2",
+SHORT_LLC = ["--set", "llc.max_steps=0", "--set", "llc.chains=2", "--set", "llc.draws=10", "--set", "llc.burnin=5", "--set", "llc.init_loss_batches=2",
              "--set", "llc.hessian_probes=0", "--set", "llc.workers=1", "--set", "llc.batch_size=64", "--set", "llc.every=1"]
 
 

@@ -32,6 +32,20 @@ def test_llc_every_checkpoint_and_component(run_dir):
     pd.testing.assert_frame_equal(tab, pd.read_csv(run_dir/"llc.csv"))
 
 
+def test_adaptive_stopping_records_the_steps_used(run_dir):
+    "With llc.max_steps the chains run in blocks until stationary or the cap: each row says how many steps it used."
+    r = llc_nb("llc", run_dir, "--no-progress", "--steps", "20", "--set", "llc.max_steps=105", "--set", "llc.block=40")
+    assert r.returncode == 0, r.stderr
+    tab = pd.read_csv(run_dir/"llc.csv").query("step == 20 and max_steps == 105")
+    assert len(tab) == 3 and set(tab.sgld_steps) <= {25, 65, 105}                # burnin + draws, then blocks of 40, at most the cap
+    assert (tab.burnin_used >= 5).all() and (tab.sgld_steps - tab.burnin_used >= 20).all()   # draws: at least `draws`
+    assert "adaptive, at most 105" in r.stdout
+    r = llc_nb("llc", run_dir, "--set", "llc.max_steps=10")
+    assert r.returncode == 2 and "llc.max_steps: the cap must be at least burnin + draws = 25" in r.stderr
+    r = llc_nb("llc", run_dir, "--set", "llc.max_steps=105", "--set", "llc.block=200")
+    assert r.returncode == 2 and "llc.block: a block of 200 steps does not fit under llc.max_steps = 105" in r.stderr
+
+
 def test_llc_settings_errors(run_dir):
     r = llc_nb("llc", run_dir, "--set", "train.steps=5")
     assert r.returncode == 2 and "only [llc] settings can change" in r.stderr

@@ -13,7 +13,7 @@ from llc_nb.train import train
 
 SMALL = ["model.n_layers=1", "model.d_model=16", "model.d_head=8", "model.n_heads=2", "task.n_train=640", "task.n_val=64",
          "task.context=16", "train.steps=10", "train.checkpoints=2", "train.log_checkpoints=0", "train.eval_size=64",
-         "llc.chains=2", "llc.draws=4", "llc.burnin=2", "llc.init_loss_batches=2", "llc.batch_size=32", "llc.workers=1",
+         "llc.chains=2", "llc.max_steps=0", "llc.draws=4", "llc.burnin=2", "llc.init_loss_batches=2", "llc.batch_size=32", "llc.workers=1",
          "llc.hessian_probes=0", "llc.sampler=sgld", "llc.step_size=1e-4", "llc.n_beta=10", "llc.localization=100",
          "llc.head_step_size=1e-4", "llc.head_n_beta=10", "llc.head_localization=100"]
 

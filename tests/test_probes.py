@@ -224,7 +224,7 @@ def test_pipeline_on_a_genre_run_skips_circuits_and_estimates_the_llc(tmp_path):
     from llc_nb.pipeline import run
     small = ["model.n_layers=1", "model.d_model=16", "model.d_head=8", "model.n_heads=2", "task.n_train=640", "task.n_val=64",
              "task.context=16", "train.steps=20", "train.checkpoints=3", "train.log_checkpoints=1", "train.eval_size=64",
-             "llc.chains=2", "llc.draws=10", "llc.burnin=5", "llc.init_loss_batches=2", "llc.batch_size=32", "llc.every=1",
+             "llc.chains=2", "llc.max_steps=0", "llc.draws=10", "llc.burnin=5", "llc.init_loss_batches=2", "llc.batch_size=32", "llc.every=1",
              "llc.workers=1", "llc.hessian_probes=2"]
     said = []
     r = run(load_settings(profile="genre", overrides=small), tmp_path/"genre", progress=False, log=said.append)
