@@ -18,7 +18,8 @@ from dataclasses import replace
 import torch
 
 from llc_nb.fused import FusedModel, full_model_loss
-from llc_nb.sampling import as_dataset, component_settings, components, devinterp_traces, param_masks, sample_components, \
+from llc_nb.model import components
+from llc_nb.sampling import as_dataset, component_settings, devinterp_traces, param_masks, sample_components, \
     sampling_data, sgld_loss_fn
 from llc_nb.settings import parse_overrides, settings_from_dict
 from llc_nb.sgld import ChainSpec, compiled_loss, run_chains, stacked

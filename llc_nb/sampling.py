@@ -30,7 +30,7 @@ from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_lo
 from .model import FULL
 from .settings import LLCSettings, SettingsError
 from .sgld import (METHODS, ChainLoss, ChainSpec, LossFn, compiled_loss, gradient_stats, hutchinson_trace, module_chain_loss, repeated_masks,
-                       run_chains, stacked, with_weight_decay)
+                       run_parts, stacked, with_weight_decay)
 from .store import Run, trace_path
 from .tasks import ListTask, per_token_loss
 
@@ -144,16 +144,18 @@ def _judge(s: LLCSettings, task=None) -> Judge | None:
     from llc_nb.llc import chance_loss, stopping_rule        # the verdict's module: it imports this one
     return stopping_rule(s, chance_loss(task) if task is not None else None)
 
-def _chains(run_fn, specs: list[ChainSpec], comps: list[str], s: LLCSettings, extra: dict, judge: Judge | None, **kw) -> dict:
-    "Run the chains of `comps` (`len(specs)` each, in order) with adaptive stopping where `judge` is given; each one's (γ, γ/2) traces."
+def _chains(make_part, specs: list[ChainSpec], comps: list[str], s: LLCSettings, extra: dict, judge: Judge | None, **kw) -> dict:
+    "Run the chains of `comps` (`specs` each) with adaptive stopping where `judge` is given; each one's (γ, γ/2) traces."
+    halves = [specs[:s.chains], specs[s.chains:]] if s.gamma_ladder else [specs]
+    parts = [make_part(c, h) for c in comps for h in halves]           # one batched pass per component and rung of the ladder
     n = len(specs)
     def split(tr):
         return {c: (tr[i * n:i * n + s.chains], tr[i * n + s.chains:(i + 1) * n] if s.gamma_ladder else None) for i, c in enumerate(comps)}
     stop = None
     if judge is not None:
-        stop = lambda tr: all([judge(c, trace_arrays(*parts, **extra[c])) for c, parts in split(tr).items()])
-    return split(run_fn(specs * len(comps), s.max_steps or sgld_steps(s), stop=stop, first_check=sgld_steps(s), block=s.block,
-                        adapt_steps=adapt_steps(s), seed=s.seed, **kw))
+        stop = lambda tr: all([judge(c, trace_arrays(*parts_, **extra[c])) for c, parts_ in split(tr).items()])
+    return split(run_parts(parts, steps=s.max_steps or sgld_steps(s), stop=stop, first_check=sgld_steps(s), block=s.block,
+                           adapt_steps=adapt_steps(s), seed=s.seed, **kw))
 
 def engine_device(s: LLCSettings) -> torch.device:
     "The batched engine's device: `llc.device` auto is CUDA where torch sees one; cuda without one is refused."
@@ -174,10 +176,9 @@ def batched_traces(model: torch.nn.Module,   # any model
     init = _module_init_loss(model, inputs, loss_fn, s)
     specs = ladder_specs(s)
     chain_loss = module_chain_loss(model, loss_fn, inputs)
-    run_fn = lambda sp, steps, **kw: run_chains(chain_loss, stacked(model, len(sp)), repeated_masks(model, masks, len(sp)), sp,
-                                                len(inputs), s.batch_size, steps, **kw)
+    make_part = lambda c, sp: (chain_loss, stacked(model, len(sp)), repeated_masks(model, masks, len(sp)), sp)
     extra = {FULL: {**dict(init=init, hutchinson=np.zeros(0), grad={}), **(extra or {})}}
-    return _chains(run_fn, specs, [FULL], s, extra, _judge(s, None))[FULL], init
+    return _chains(make_part, specs, [FULL], s, extra, _judge(s, None), n_items=len(inputs), batch_size=s.batch_size)[FULL], init
 
 def _module_init_loss(model, inputs: Tensor, loss_fn: LossFn, s: LLCSettings) -> float:
     with torch.no_grad():
@@ -318,13 +319,12 @@ def sample_components(model,                 # the HookedTransformer at the chec
     traces, judge = {}, _judge(s, task)
     for g in batch_groups(comps, s.backend):
         sc = component_settings(s, g[0])
-        specs = ladder_specs(sc)
-        loss, center, masks = component_chains(fm, model, tokens, g, len(specs), hc)
-        chain_loss = objective(loss, center)
-        if use_compile(sc, len(specs) * len(g)): chain_loss = compiled_loss(chain_loss)
-        run_fn = lambda sp, steps, **kw: run_chains(chain_loss, center, masks, sp, len(tokens), sc.batch_size, steps,
-                                                    progress=progress, **kw)
-        traces.update(_chains(run_fn, specs, g, sc, extra, judge))
+        def make_part(c, sp):
+            loss, center, masks = component_chains(fm, model, tokens, [c], len(sp), hc)
+            loss = objective(loss, center)
+            return (compiled_loss(loss) if use_compile(sc, len(sp)) else loss), center, masks, sp
+        traces.update(_chains(make_part, ladder_specs(sc), g, sc, extra, judge, n_items=len(tokens), batch_size=sc.batch_size,
+                              progress=progress))
     return {c: trace_arrays(*traces[c], **extra[c]) for c in comps}
 
 # %% ../nbs/06a_sampling.ipynb #30ac8b56
