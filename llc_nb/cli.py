@@ -122,11 +122,11 @@ def analyze(run: RunDir,               # run directory
 # %% ../nbs/09_cli.ipynb #72e4bb1b
 def llc(run: RunDir,                   # run directory
         set: LLCSets = None,           # override an [llc] setting, e.g. --set llc.n_beta=10 (repeatable)
-        steps: Steps = None,           # only these checkpoint steps (default: every [llc] every-th)
+        steps: Steps = None,           # only these checkpoint steps (default: about one in [llc] every, spread in log step)
         subset: Annotated[str, dict(metavar="NAMES")] = None,  # the data-refined LLC on these subsets instead (gap, regions, or their names: small_gap, region_l0h0, ...); writes RUN/llc_refined.csv
         no_progress: bool = False,     # no progress bars
        ) -> int:
-    "The LLC of every [llc] component at every [llc] every-th checkpoint, with regime verdicts (llc.csv, llc.png, traces in RUN/llc/)."
+    "The LLC of every [llc] component at about one checkpoint in [llc] every (spread evenly in log step), with regime verdicts (llc.csv, llc.png, traces in RUN/llc/)."
     r = _trained(run)
     s, at = _llc_settings(r, set).llc, _numbers("--steps", steps, int)
     if subset:

@@ -24,7 +24,7 @@ from .model import FULL, components, torch_threads
 from .sampling import (VERDICT_KEYS, batch_groups, component_settings, engine_device, module_traces, run_jobs, sampler_fields, sgld_steps,
                              step_traces)
 from .settings import LLCSettings
-from .sgld import LossFn
+from .sgld import LossFn, gradient_llc
 from .store import Run
 from .tasks import ListTask
 
@@ -66,7 +66,7 @@ class LLCEstimate:
     def loss_rise(self) -> float:
         "Mean loss of the healthy chains' draws above `init_loss` (the LLC divided by nβ)."
         ok = np.isfinite(self.trace).all(axis=1)
-        return float(self.trace[ok, self.burnin:].mean()) - self.init_loss if ok.any() else float("nan")
+        return float(self.trace[ok, self.burnin:].mean()) - self.init_loss if ok.any() and self.trace.shape[1] > self.burnin else float("nan")
 
     @property
     def gamma_change(self) -> float:
@@ -80,10 +80,8 @@ class LLCEstimate:
 
     @property
     def gradient_llc(self) -> float:
-        "The part of λ̂ the checkpoint's gradient explains: nβ²‖g‖²(½nβh_u + γ)/(nβh_u + γ)² (`sampling.gradient_stats`)."
-        if not self.grad_sq > 0: return 0.0 if self.grad_sq == 0 else float("nan")
-        nh = self.n_beta * max(float(np.nan_to_num(self.grad_curv)), 0.0)
-        return self.n_beta ** 2 * self.grad_sq * (nh / 2 + self.localization) / max(nh + self.localization, 1e-300) ** 2
+        "The part of λ̂ the checkpoint's gradient explains: nβ²‖g‖²(½nβh_u + γ)/(nβh_u + γ)² (`sgld.gradient_llc`)."
+        return gradient_llc(dict(grad_sq=self.grad_sq, grad_curv=self.grad_curv), self.n_beta, self.localization)
 
     @property
     def curvature_se(self) -> float:
@@ -198,6 +196,7 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                          grad: dict | None = None,               # `sampling.gradient_stats` at the checkpoint
                          ) -> LLCEstimate:
     "The LLC estimate (burn-in and failed chains excluded), its diagnostics and verdict, from raw traces."
+    if trace.shape[1] == 0: return _unsampled(trace, init_loss, s, grad)
     start = draw_start(trace.shape[1], s)
     per_chain = _per_chain(trace, start, init_loss, s.n_beta)
     ok = np.isfinite(per_chain)
@@ -232,6 +231,18 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                       llc_half_gamma=half, rhat_half_gamma=rhat_half, grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")),
                       n_weights=g.get("n_weights", float("inf")))
     est.verdict = regime_verdict(est, s.chains, s, ladder=trace_half_gamma is not None)
+    return est
+
+def _unsampled(trace: np.ndarray, init_loss: float, s: LLCSettings, grad: dict | None) -> LLCEstimate:
+    "The estimate of a checkpoint whose gradient alone decided `not-a-minimum`, so that no chain ran (`sampling.gradient_decides`)."
+    g = {k: float(v) for k, v in (grad or {}).items()}
+    n = len(trace)
+    est = LLCEstimate(float("nan"), float("nan"), np.full(n, np.nan), n, init_loss, trace, 0, s.n_beta, s.localization,
+                      grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")), n_weights=g.get("n_weights", float("inf")))
+    est.warnings = [f"not sampled: the checkpoint's gradient alone explains {est.gradient_llc:.0f} of any estimate, more than "
+                    f"max_gradient_share × d/2 = {s.max_gradient_share * est.n_weights / 2:.0f} (d/2, the most a basin's LLC can be): "
+                    "the checkpoint is far from a critical point (a later one, or llc.objective = training, may be near one)"]
+    est.verdict = "not-a-minimum"
     return est
 
 def estimate_from_arrays(arrays: dict,                      # `sampling.trace_arrays` (as stored)
@@ -312,14 +323,21 @@ def estimate_checkpoint(run: Run,                                  # a trained r
     return estimate_step(run, step, [component], s, data)[0]
 
 # %% ../nbs/06_llc.ipynb #3aeb6239
-def llc_steps(steps: list[int], every: int) -> list[int]:
-    "Every `every`-th of a run's checkpoint steps, the first and the last included."
+def llc_steps(steps: list[int],      # a run's checkpoint steps, ascending
+              every: int,            # about one estimate per `every` checkpoints
+              spread: str = "index"  # index: every `every`-th checkpoint; log: as many, evenly spread in log(1 + step)
+              ) -> list[int]:
+    "About one in `every` of a run's checkpoint steps, the first and the last included, spread by index or in log(1 + step)."
     if every <= 1 or len(steps) <= 2: return list(steps)
-    return sorted(set(steps[::every]) | {steps[-1]})
+    if spread == "index": return sorted(set(steps[::every]) | {steps[-1]})
+    x = np.log1p(np.asarray(steps, dtype=np.float64))
+    targets = np.linspace(x[0], x[-1], -(-len(steps) // every))
+    return sorted({steps[int(np.argmin(np.abs(x - t)))] for t in targets})
 
 def llc_checkpoints(steps: list[int], s: LLCSettings) -> list[int]:
-    "The checkpoints (of a run's `steps`) that the `[llc]` settings estimate: `s.steps` where given, else every `s.every`-th."
-    return [x for x in sorted({int(v) for v in s.steps.split()}) if x in steps] if s.steps.strip() else llc_steps(steps, s.every)
+    "The checkpoints (of a run's `steps`) that the `[llc]` settings estimate: `s.steps` where given, else one in `s.every` (`s.spread`)."
+    if s.steps.strip(): return [x for x in sorted({int(v) for v in s.steps.split()}) if x in steps]
+    return llc_steps(steps, s.every, s.spread)
 
 # %% ../nbs/06_llc.ipynb #96f8b782
 def estimate_run(run: Run,                          # a trained run
@@ -328,7 +346,7 @@ def estimate_run(run: Run,                          # a trained run
                  progress: bool = True,             # one bar counting SGLD steps
                  save: Callable[[list[dict]], object] | None = None,  # called with each checkpoint's rows as it finishes
                  ) -> pd.DataFrame:
-    "LLC of every requested component at every `every`-th checkpoint (or at `steps`) of `run`: the llc.csv rows, sorted."
+    "LLC of every requested component at the `llc_checkpoints` of `run` (or at `steps`): the llc.csv rows, sorted."
     with torch_threads(run.settings.run.threads):
         return _estimate_run(run, s or run.settings.llc, steps, progress, save)
 

@@ -121,7 +121,7 @@ def circuits_summary(run: Run, tab: pd.DataFrame) -> str:
 # %% ../nbs/08b_pipeline.ipynb #81dc6c4c
 def llc_step(run: Run,                          # a trained run
              s: LLCSettings | None = None,      # the sampler (default: the run's [llc] settings)
-             steps: list[int] | None = None,    # checkpoints (default: every `every`-th usable one)
+             steps: list[int] | None = None,    # checkpoints (default: the usable ones `llc_checkpoints` picks)
              progress: bool = True,             # one bar counting SGLD steps
             ) -> pd.DataFrame:
     "The LLC of every component at the requested checkpoints, saved to llc.csv as each finishes (all of llc.csv returned), and llc.png."
@@ -254,7 +254,7 @@ def calibrate_step(run: Run,                          # a trained run
 def refined_step(run: Run,                          # a trained run
                  subsets,                           # subset names (`named_subsets`), comma-separated or a list, or Subset objects
                  s: LLCSettings | None = None,      # the sampler (default: the run's [llc] settings)
-                 steps: list[int] | None = None,    # checkpoints (default: every `every`-th usable one)
+                 steps: list[int] | None = None,    # checkpoints (default: the usable ones `llc_checkpoints` picks)
                  progress: bool = True,
                 ) -> pd.DataFrame:
     "The data-refined LLC on `subsets`, merged into llc_refined.csv, and the figure llc_refined.png; the whole table."

@@ -95,7 +95,7 @@ def subset_data(run: Run, s: LLCSettings, subset: Subset) -> tuple[Tensor, dict]
 def estimate_refined(run: Run,                          # a trained run
                      subsets: list[Subset],             # from `named_subsets`, `gap_subsets`, `region_subsets` or your own
                      s: LLCSettings | None = None,      # sampler (default: the run's [llc])
-                     steps: list[int] | None = None,    # checkpoints (default: every [llc] every-th)
+                     steps: list[int] | None = None,    # checkpoints (default: the [llc] ones, `llc_checkpoints`)
                      progress: bool = True,             # one bar counting subsets
                     ) -> pd.DataFrame:
     "The LLC of every component on every subset at every checkpoint: rows of `llc_refined.csv`, sorted by subset, step, component."

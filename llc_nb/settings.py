@@ -101,7 +101,8 @@ class LLCSettings:
     head_localization: float = setting(1000.0, _nonneg, "must be >= 0")  # γ for a single head
     sampler: str = setting("rmsprop_sgld", lambda v: v in SAMPLERS, f"must be one of {', '.join(SAMPLERS)}")  # devinterp sampling_method
     backend: str = setting("batched", lambda v: v in ("batched", "devinterp"), "must be batched or devinterp")  # SGLD engine
-    chains: int = setting(4, _pos, "must be >= 1")                 # independent: each its own seed and batch order
+    chains: int = setting(8, _pos, "must be >= 1")                 # independent: each its own seed and batch order (per rung of the γ-ladder)
+    head_chains: int = setting(4, _pos, "must be >= 1")            # a head's chains (at most `chains`)
     draws: int = setting(400, _pos, "must be >= 1")                # SGLD steps per chain that the estimate averages
     burnin: int = setting(200, _nonneg, "must be >= 0")            # steps discarded before the draws (RMSProp adapts)
     batch_size: int = setting(256, _pos, "must be >= 1")           # training lists per SGLD step
@@ -114,12 +115,14 @@ class LLCSettings:
                          lambda v: v in ("burnin", "always"), "must be burnin or always")
     gamma_ladder: bool = setting(True)                              # also chains at γ/2 in the same batch (the localization test)
     ladder_step: float = setting(2.0, _pos, "must be > 0")          # the γ/2 chains' step: this × ε (2: εγ, their relaxation rate, kept)
+    head_ladder_step: float = setting(1.0, _pos, "must be > 0")     # the same for a head's γ/2 chains (2 inflates a head's λ̂(γ/2))
     max_gamma_change: float = setting(0.1, _pos, "must be > 0")     # likelihood needs |λ̂(γ/2) − λ̂(γ)| ≤ this · |λ̂(γ)|
     max_rhat: float = setting(1.05, lambda v: v > 1, "must be > 1")  # likelihood needs rank-normalised split-R̂ of block means below it
     rhat_block: int = setting(20, _pos, "must be >= 1")             # SGLD steps per block mean for R̂ (4+ blocks per chain needed)
     min_ess: float = setting(100.0, _nonneg, "must be >= 0")        # likelihood needs a bulk ESS of the draws of at least this
     max_gradient_share: float = setting(0.1, _pos, "must be > 0")   # not-a-minimum when ∇L(w*)'s drift explains more of |λ̂|
-    max_steps: int = setting(2000, _nonneg, "must be >= 0")         # adaptive stopping: SGLD steps per chain at most (0: exactly burnin + draws)
+    max_steps: int = setting(4000, _nonneg, "must be >= 0")         # adaptive stopping: SGLD steps per chain at most (0: exactly burnin + draws)
+    head_max_steps: int = setting(2000, _nonneg, "must be >= 0")    # a head's cap (at most `max_steps`; 0 there: 0 here)
     block: int = setting(200, _pos, "must be >= 1")                 # adaptive stopping: steps added between checks
     max_block_change: float = setting(0.02, _pos, "must be > 0")    # adaptive stopping: λ̂ moves at most this much between checks
     objective: str = setting("loss",                                 # sampled: the task loss, or training's (loss + weight decay)
@@ -128,7 +131,8 @@ class LLCSettings:
                           lambda v: v in ("auto", "cpu", "cuda"), "must be auto, cpu or cuda")
     compile: str = setting("auto",                                   # torch.compile the chain loss: auto (long runs only), on, off
                            lambda v: v in ("auto", "on", "off"), "must be auto, on or off")
-    every: int = setting(3, _pos, "must be >= 1")                  # estimate every k-th checkpoint (the last one always)
+    every: int = setting(3, _pos, "must be >= 1")                  # estimate about one checkpoint in k (the first and last always)
+    spread: str = setting("log", lambda v: v in ("log", "index"), "must be log or index")  # those evenly in log(1 + step), or every k-th
     steps: str = setting("",                                        # checkpoint steps to estimate instead of every k-th
                          lambda v: re.fullmatch(r"(\d+( +\d+)*)?", v.strip()) is not None,
                          "must be empty or checkpoint steps separated by spaces, such as 75 150 625")
@@ -191,6 +195,11 @@ def _check_llc(s: LLCSettings, tr: TrainSettings):
                             f"stopping), got {s.max_steps}")
     if s.max_steps and s.block > s.max_steps:
         raise SettingsError(f"llc.block: a block of {s.block} steps does not fit under llc.max_steps = {s.max_steps}")
+    if s.max_steps and min(s.head_max_steps, s.max_steps) < s.burnin + s.draws:
+        raise SettingsError(f"llc.head_max_steps: a head's cap must be at least burnin + draws = {s.burnin + s.draws}, got "
+                            f"{s.head_max_steps}")
+    if s.max_steps and s.block > s.head_max_steps:
+        raise SettingsError(f"llc.block: a block of {s.block} steps does not fit under llc.head_max_steps = {s.head_max_steps}")
     if s.objective == "training" and tr.optimizer != "adam":
         raise SettingsError(f"llc.objective: training (loss + weight decay) needs train.optimizer = adam, whose coupled weight "
                             f"decay is the gradient of that objective; got {tr.optimizer}")

@@ -6,7 +6,7 @@ weights of any model."""
 # %% auto #0
 __all__ = ['METHODS', 'INTEGRATORS', 'ChainLoss', 'Stop', 'LossFn', 'ChainSpec', 'sgld_update', 'epoch_batches', 'batch_orders',
            'flat_weights', 'unflat_weights', 'run_chains', 'run_parts', 'stacked', 'hutchinson_trace', 'gradient_stats',
-           'with_weight_decay', 'module_chain_loss', 'stacked_masks', 'repeated_masks', 'compiled_loss']
+           'gradient_llc', 'with_weight_decay', 'module_chain_loss', 'stacked_masks', 'repeated_masks', 'compiled_loss']
 
 # %% ../nbs/05b_sgld.ipynb #d684c466
 import math, warnings
@@ -242,6 +242,17 @@ def gradient_stats(loss_fn: ChainLoss,          # a chain loss, as for `run_chai
         (hu,) = torch.autograd.grad((gg * u).sum(), w)
         curv = float((u * hu).sum())
     return dict(grad_sq=np.array(gsq), grad_curv=np.array(curv), n_weights=np.array(float(mask.sum())))
+
+# %% ../nbs/05b_sgld.ipynb #f0bb408f
+def gradient_llc(grad: dict,           # `gradient_stats` at the checkpoint
+                 n_beta: float,        # nβ of the chains
+                 localization: float   # γ of the chains
+                 ) -> float:
+    "The part of λ̂ that the checkpoint's gradient explains: nβ²‖g‖²(½nβh_u + γ)/(nβh_u + γ)² (0 at a critical point)."
+    gsq = float(grad["grad_sq"])
+    if not gsq > 0: return 0.0 if gsq == 0 else float("nan")
+    nh = n_beta * max(float(np.nan_to_num(float(grad["grad_curv"]))), 0.0)
+    return n_beta ** 2 * gsq * (nh / 2 + localization) / max(nh + localization, 1e-300) ** 2
 
 # %% ../nbs/05b_sgld.ipynb #9c69c1eb
 def with_weight_decay(loss_fn: ChainLoss,          # a chain loss
