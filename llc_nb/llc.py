@@ -370,7 +370,7 @@ def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save) -> pd.D
         if save is not None: save([row for _, row in results])
         rows += [row for _, row in results]
         used = {r["component"]: r["sgld_steps"] for _, r in results}
-        bar.total -= per - sum(used[c] for c, *_ in batch_groups(comps, s.backend))     # adaptive stopping ended early (or cached: 0 left)
+        bar.total -= per - sum(max(used[c] for c in g) for g in batch_groups(comps, s.backend))   # stopped early, skipped or cached
         bar.refresh()
     bar.close()
     return pd.DataFrame(rows).sort_values(["step", "component"]).reset_index(drop=True) if rows else pd.DataFrame()

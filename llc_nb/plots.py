@@ -109,9 +109,9 @@ def sampler_title(llc: pd.DataFrame) -> str:
     for kind, d in llc.groupby(llc.component == "full", sort=False):
         r = d.iloc[0]
         who = "full" if kind else "heads"
-        out.append(f"{who}: {r.get('sampler', 'sgld')} ε={r.step_size:.2g}, nβ={r.n_beta:.3g}, γ={r.localization:g}")
-    r = llc.iloc[0]
-    return "; ".join(out) + (f"; {int(r.chains)} chains" if "chains" in llc else "")
+        chains = f", {int(r.chains)} chains" if "chains" in llc and pd.notna(r.chains) else ""
+        out.append(f"{who}: {r.get('sampler', 'sgld')} ε={r.step_size:.2g}, nβ={r.n_beta:.3g}, γ={r.localization:g}{chains}")
+    return "; ".join(out)
 
 # %% ../nbs/05_plots.ipynb #14bf757e
 def plot_llc(llc: pd.DataFrame,                     # an llc table (llc.csv): step, component, llc_mean, llc_se, verdict
