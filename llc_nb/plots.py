@@ -143,7 +143,7 @@ def plot_llc(llc: pd.DataFrame,                     # an llc table (llc.csv): st
         handles.append(h2); labels.append(h2.get_label())
     ax.legend(handles, labels, loc="best", fontsize=7)
     st = sampler_title(llc)
-    title = "\n".join(t for t in (title, st) if t)
+    title = "\n".join(t for t in (title, *st.split("; ")) if t)              # a line per kind of component
     if title: ax.set_title(title, fontsize=9)
     return fig
 
