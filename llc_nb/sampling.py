@@ -230,8 +230,8 @@ def module_traces(model: torch.nn.Module,   # any model
     "Everything an estimate of any module needs: traces at γ (and γ/2), init_loss, the gradient at w* and tr(H) samples."
     inputs = _inputs(dataset, s)
     grad = gradient_stats(module_chain_loss(model, loss_fn, inputs), stacked(model, 1), repeated_masks(model, masks, 1), len(inputs))
+    if gradient_decides(grad, s): return trace_arrays(*unsampled_traces(s), _module_init_loss(model, inputs, loss_fn, s), np.zeros(0), grad)
     h = module_hutchinson(model, dataset, loss_fn, masks, s.hessian_probes, seed=s.seed) if s.hessian_probes else np.zeros(0)
-    if gradient_decides(grad, s): return trace_arrays(*unsampled_traces(s), _module_init_loss(model, inputs, loss_fn, s), h, grad)
     if s.backend == "devinterp":
         trace, init = devinterp_traces(model, dataset, loss_fn, s, masks)
         half = (devinterp_traces(model, dataset, loss_fn, replace(s, localization=s.localization / 2, step_size=s.step_size * s.ladder_step,
@@ -330,9 +330,11 @@ def sample_components(model,                 # the HookedTransformer at the chec
     objective = lambda loss, center: with_weight_decay(loss, center, decay) if decay else loss
     init, extra = fused_init_loss(fm, model, tokens), {}
     for c in comps:                                          # the checkpoint's gradient and curvature, before sampling
-        h = fused_hutchinson(fm, model, tokens, c, s.hessian_probes, s.seed, hc, decay) if s.hessian_probes else np.zeros(0)
         loss, center, masks = component_chains(fm, model, tokens, [c], 1, hc)
-        extra[c] = dict(init=init, hutchinson=h, grad=gradient_stats(objective(loss, center), center, masks, len(tokens)))
+        grad = gradient_stats(objective(loss, center), center, masks, len(tokens))
+        probe = s.hessian_probes and not gradient_decides(grad, component_settings(s, c))     # no curvature for an unsampled estimate
+        h = fused_hutchinson(fm, model, tokens, c, s.hessian_probes, s.seed, hc, decay) if probe else np.zeros(0)
+        extra[c] = dict(init=init, hutchinson=h, grad=grad)
     skip = [c for c in comps if gradient_decides(extra[c]["grad"], component_settings(s, c))]
     traces, judge = {c: unsampled_traces(component_settings(s, c)) for c in skip}, _judge(s, task)
     for g in batch_groups([c for c in comps if c not in skip], s.backend):
