@@ -158,6 +158,12 @@ class Run:
                         versions=versions(), git_revision=git_revision())
         return run
 
+    @classmethod
+    def import_checkpoints(cls, folder, out=None, **kw) -> "Run":
+        "A run made from a folder of checkpoints trained elsewhere (`llc_nb.importer.import_checkpoints`: task, sets, config, manifest)."
+        from llc_nb.importer import import_checkpoints
+        return import_checkpoints(folder, out, **kw)
+
     def __repr__(self):
         s = self.steps
         span = f"steps {s[0]}..{s[-1]}" if s else "no checkpoints"

@@ -134,6 +134,8 @@ def train(settings: Settings | None = None,  # the experiment (default: the buil
     "Train the model of `settings` into the run directory `out` (default `runs/<run.name>`), or continue it."
     if resume:
         run = Run(out)
+        if "imported" in run.info:
+            raise RunError(f"{run.path}: imported from {run.info['imported']['source']}, not trained here: there is nothing to resume")
         s = run.settings
     else:
         s = settings or Settings()
@@ -204,6 +206,10 @@ def summary(run: Run) -> str:
              f"model      {s.model.n_layers} layer, {s.model.n_heads} heads, d_model={s.model.d_model}, "
              f"d_head={s.model.d_head}, LN={'on' if s.model.layernorm else 'off'}, {info.get('n_params', '?')} parameters",
              f"training   {s.train.steps} steps, {len(run.steps)} checkpoints"]
+    if "imported" in info:
+        imp = info["imported"]
+        lines.append(f"imported   from {imp['source']}: {len(imp.get('files', {}))} checkpoint file(s), "
+                     f"{len(imp.get('left_out', {}))} left out; the model from {imp['config']}")
     if "train_seconds" in info:
         lines.append(f"time       {info['train_seconds']:.0f} s ({info['steps_per_second']:.1f} steps/s, {info.get('threads')} thread(s))")
     if len(m):
