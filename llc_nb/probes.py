@@ -6,8 +6,8 @@ random-init and a shuffled-label control, at every checkpoint of a run."""
 # %% auto #0
 __all__ = ['CONTROLS', 'POOLINGS', 'ProbeError', 'resid_hooks', 'hook_layer', 'valid_hooks', 'check_hooks', 'pool',
            'check_pooling', 'collect_activations', 'encode_labels', 'split_indices', 'fit_probe', 'random_init_copy',
-           'probe_checkpoints', 'probe_model', 'tokenize_texts', 'probe_texts', 'trajectory_data', 'answer_chunks',
-           'probe_run', 'decodable_from', 'probe_summary', 'genre_chunks', 'genre_probes']
+           'probe_checkpoints', 'probe_model', 'tokenize_texts', 'probe_texts', 'bag_of_tokens', 'trajectory_data',
+           'answer_chunks', 'probe_run', 'decodable_from', 'probe_summary', 'genre_chunks', 'genre_probes']
 
 # %% ../nbs/08_probes.ipynb #10ae4b5b
 import re, warnings
@@ -20,7 +20,7 @@ from jaxtyping import Bool, Float, Int
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import accuracy_score, f1_score
-from sklearn.model_selection import train_test_split
+from sklearn.model_selection import StratifiedGroupKFold, train_test_split
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
@@ -139,9 +139,14 @@ def encode_labels(labels, n: int, what: str = "sequences") -> tuple[np.ndarray, 
     return codes, list(classes)
 
 # %% ../nbs/08_probes.ipynb #b4c2ede1
-def split_indices(y: np.ndarray, test_size: float = 0.2, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    "A stratified split of `range(len(y))`: indices to fit the probe on, indices to score it on."
+def split_indices(y: np.ndarray, test_size: float = 0.2, seed: int = 0, groups=None) -> tuple[np.ndarray, np.ndarray]:
+    "A stratified split of `range(len(y))`: indices to fit the probe on, indices to score it on; with `groups` (e.g. the text each chunk was cut from) no group is on both sides."
     if not 0 < test_size < 1: raise ProbeError(f"test_size: must be between 0 and 1, got {test_size}")
+    if groups is not None:
+        if len(groups) != len(y): raise ProbeError(f"groups: {len(groups)} groups for {len(y)} items; give one group per item")
+        folds = StratifiedGroupKFold(n_splits=max(2, round(1 / test_size)), shuffle=True, random_state=seed)
+        try: return next(folds.split(np.zeros(len(y)), y, pd.factorize(pd.Series(list(groups), dtype=object))[0]))
+        except ValueError as e: raise ProbeError(f"groups: cannot hold out {test_size:.0%} of them ({e})") from None
     try: return tuple(train_test_split(np.arange(len(y)), test_size=test_size, stratify=y, random_state=seed))
     except ValueError as e:
         raise ProbeError(f"labels: cannot hold out {test_size:.0%} with every class on both sides ({e})") from None
@@ -194,6 +199,7 @@ def probe_checkpoints(models: Iterable[tuple[int, HookedTransformer]],  # (step,
                       test_size: float = 0.2,                 # held-out fraction, stratified
                       C: float = 1.0,                         # inverse L2 strength of the logistic regression
                       batch_size: int = 64,                   # sequences per forward pass
+                      groups=None,                            # one group per sequence (e.g. its source text): never split
                       progress: bool = True,                  # one bar counting checkpoints
                       total: int | None = None,               # number of models, for the progress bar (None: unknown)
                      ) -> pd.DataFrame:
@@ -202,7 +208,7 @@ def probe_checkpoints(models: Iterable[tuple[int, HookedTransformer]],  # (step,
     check_pooling(pooling)
     if bad := set(controls) - set(CONTROLS): raise ProbeError(f"controls: unknown {sorted(bad)}; choose from {', '.join(CONTROLS)}")
     keys, ms = _chunks(masks, tokens)
-    split = split_indices(y, test_size, seed)
+    split = split_indices(y, test_size, seed, groups)
     y_shuffled = np.random.default_rng(seed + 1).permutation(y)
     rows, random_rows = [], None
     for step, model in tqdm(models, total=total, desc="probes", unit="checkpoint", disable=not progress, dynamic_ncols=True):
@@ -282,6 +288,7 @@ def probe_texts(model: HookedTransformer,               # any causal HookedTrans
                 truncate: bool = False,                 # keep the first n_ctx tokens of a longer chunk
                 C: float = 1.0,                         # inverse L2 strength of the logistic regression
                 batch_size: int = 32,                   # chunks per forward pass
+                groups=None,                            # one group per chunk (e.g. the text it was cut from): never split
                ) -> pd.DataFrame:
     "Probe `model`'s activations on labelled text chunks for their labels, with the controls."
     if isinstance(texts, str): raise ProbeError("texts: expected a list of texts, got a single string")
@@ -295,7 +302,27 @@ def probe_texts(model: HookedTransformer,               # any causal HookedTrans
         tokenizer = lambda t: model.to_tokens(t, truncate=False)[0]
     tokens, mask = tokenize_texts(texts, tokenizer, model.cfg.n_ctx, truncate)
     return probe_model(model, tokens, mask, labels, hooks=hooks, pooling=pooling, controls=controls, seed=seed,
-                       test_size=test_size, C=C, batch_size=batch_size)
+                       test_size=test_size, C=C, batch_size=batch_size, groups=groups)
+
+# %% ../nbs/08_probes.ipynb #18b44c33
+def bag_of_tokens(tokens: Int[Tensor, "n pos"],       # the chunks' token ids, right-padded
+                  mask: Bool[Tensor, "n pos"],        # their real tokens
+                  labels,                             # one label per chunk
+                  split: tuple[np.ndarray, np.ndarray],   # row indices to fit on and to score on (`split_indices`)
+                  C: float = 1.0,                     # inverse L2 strength of the logistic regression
+                 ) -> dict[str, float]:
+    "The baseline that reads no activations: a logistic regression on each chunk's token frequencies; macro F1 and accuracy."
+    from scipy.sparse import csr_matrix
+    y, _ = encode_labels(labels, len(tokens), "chunks")
+    rows = torch.arange(len(tokens))[:, None].expand_as(tokens)[mask]
+    counts = csr_matrix((np.ones(int(mask.sum())), (rows.numpy(), tokens[mask].numpy())), shape=(len(tokens), int(tokens.max()) + 1))
+    X = csr_matrix(counts.multiply(1 / np.asarray(counts.sum(1))))
+    tr, te = split
+    with warnings.catch_warnings(), threadpool_limits(1, user_api="blas"):
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        pred = LogisticRegression(C=C, max_iter=2000).fit(X[tr], y[tr]).predict(X[te])
+    return dict(f1_macro=float(f1_score(y[te], pred, average="macro", labels=np.unique(y), zero_division=0)),
+                accuracy=float(accuracy_score(y[te], pred)))
 
 # %% ../nbs/08_probes.ipynb #6028be64
 def trajectory_data(run: Run, n_lists: int = 3000) -> tuple[Int[Tensor, "n seq"], list[str]]:
