@@ -187,6 +187,7 @@ def _imported_run(out: Path, s: Settings, folder: Path) -> Run:
             atomic_write_text(out/"settings.ini", s.to_ini())
             run.settings = s
             return run
+    if out.exists() and any(out.iterdir()): raise RunError(f"{out}: already exists and is not an import of {folder}; choose another --out")
     return Run.create(out, s)
 
 # %% ../nbs/04b_import.ipynb #d959fd20

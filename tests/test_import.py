@@ -121,5 +121,7 @@ def test_manifest_config_and_bad_input(tmp_path):
     assert r.returncode == 2 and "attn_only=False (an attention-only model)" in r.stderr and not (tmp_path/"x").exists()
     r = llc_nb("import", src, "--out", tmp_path/"y", "--set", "task.max_value=20")
     assert r.returncode == 2 and "d_vocab 11 and n_ctx 9" in r.stderr and not (tmp_path/"y").exists()
+    r = llc_nb("import", src, "--out", tmp_path/"ln")                                    # a folder that is not an import
+    assert r.returncode == 1 and "already exists and is not an import of" in r.stderr
     r = llc_nb("import", tmp_path/"nowhere")
     assert r.returncode == 1 and "no such folder of checkpoints" in r.stderr
