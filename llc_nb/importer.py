@@ -17,9 +17,9 @@ from safetensors.torch import load_file
 from torch import Tensor
 from tqdm.auto import tqdm
 
-from .model import CONFIG_KEYS, config_from_dict, make_model, n_params, torch_threads
+from .model import config_from_dict, make_model, n_params, torch_threads
 from .settings import Settings, SettingsError, load_settings, parse_overrides
-from .store import CheckpointError, Run, RunError, atomic_write_text, save_checkpoint, versions
+from .store import CheckpointError, Run, RunError, atomic_write_text, save_checkpoint
 from .tasks import make_dataset, make_task
 from .train import evaluate
 

@@ -10,7 +10,7 @@ __all__ = ['SMOLLM2', 'INSTALL', 'TINY', 'SPECIALS', 'MERGES', 'CHATML', 'LMErro
            'tiny_hf_weights', 'tiny_llama_gguf']
 
 # %% ../nbs/02b_lm.ipynb #00260e82
-import contextlib, functools, importlib.metadata, os, time, warnings
+import functools, importlib.metadata, warnings
 from collections import Counter
 from pathlib import Path
 from unittest import mock
@@ -161,7 +161,7 @@ def chat_prompt(tokenizer, user: str) -> str:
 
 # %% ../nbs/02b_lm.ipynb #db8ddf50
 @torch.no_grad()
-def compare_logits(model, reference, tokenizer, prompts: list[str]) -> "pd.DataFrame":
+def compare_logits(model, reference, tokenizer, prompts: list[str]):
     "Per prompt: tokens, the largest |logit difference| between `model` (TransformerLens) and `reference` (transformers), the logits' scale, and whether the argmax agrees everywhere."
     import pandas as pd
     rows = []
