@@ -129,16 +129,16 @@ def fused_logits(fm: FusedModel,                            # the architecture
     return torch.bmm(x.reshape(C, -1, D), p["unembed.W_U"]).view(C, B, fm.n_answer, -1) + _cw(p["unembed.b_U"], x)
 
 # %% ../nbs/05c_fused.ipynb #6bef839b
-def answer_ce(logits: Float[Tensor, "chain batch n vocab"], targets: Int[Tensor, "chain batch n"]) -> Float[Tensor, "chain"]:
-    "Mean cross-entropy over the answer positions of each chain's batch."
-    C = logits.shape[0]
-    return F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none").view(C, -1).mean(-1)
+def answer_ce(logits: Float[Tensor, "chain batch n vocab"], targets: Int[Tensor, "chain batch n"], per_token: bool = False) -> Float[Tensor, "chain"]:
+    "Mean cross-entropy over the answer positions of each chain's batch (`per_token`: every position's, (chain, batch, n))."
+    ce = F.cross_entropy(logits.reshape(-1, logits.shape[-1]), targets.reshape(-1), reduction="none").view(targets.shape)
+    return ce if per_token else ce.flatten(1).mean(-1)
 
-def full_model_loss(fm: FusedModel, tokens: Int[Tensor, "n seq"]) -> ChainLoss:
-    "Chain loss of the fused model on rows `idx` of `tokens`, every chain with its own weights."
+def full_model_loss(fm: FusedModel, tokens: Int[Tensor, "n seq"], per_token: bool = False) -> ChainLoss:
+    "Chain loss of the fused model on rows `idx` of `tokens`, every chain with its own weights (`per_token`: each answer position's loss)."
     def loss_fn(params, idx):
         t = tokens[idx]
-        return answer_ce(fused_logits(fm, params, t), t[:, :, fm.q0 + 1:])
+        return answer_ce(fused_logits(fm, params, t), t[:, :, fm.q0 + 1:], per_token)
     return loss_fn
 
 # %% ../nbs/05c_fused.ipynb #ab590a69
@@ -188,8 +188,8 @@ def head_weights(model, heads: list[int]) -> dict[str, Tensor]:
     return {n: torch.stack([getattr(at, n).detach()[h:h + 1] for h in heads]) for n in HEAD_PARAMS}
 
 # %% ../nbs/05c_fused.ipynb #b4f6f613
-def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int]) -> ChainLoss:
-    "Chain loss with only head `heads[c]` of chain c free (weights from `head_weights`)."
+def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int], per_token: bool = False) -> ChainLoss:
+    "Chain loss with only head `heads[c]` of chain c free (weights from `head_weights`; `per_token`: each answer position's loss)."
     hsel = torch.tensor(heads, device=hc.ids.device)
     P = hc.ids.shape[1]
     V = hc.x_tab.shape[1] // P
@@ -203,7 +203,7 @@ def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int]) -> ChainLoss:
         q = _gather(qt, ids[:, :, fm.q0:] - fm.q0 * V).view(C, idx.shape[1], -1, 1, E)
         resid = hc.rest[hsel[:, None], idx] + _mix(fm, q, k, v, w["W_O"], fm.q0)
         y = _ln(resid, hc.ln_w, hc.ln_b, fm.eps) if fm.layernorm else resid
-        return answer_ce(y @ hc.W_U + hc.b_U, hc.targets[idx])
+        return answer_ce(y @ hc.W_U + hc.b_U, hc.targets[idx], per_token)
     return loss_fn
 
 # %% ../nbs/05c_fused.ipynb #9023aaad
