@@ -5,7 +5,8 @@
 # %% auto #0
 __all__ = ['settings_diff', 'train_step', 'checked_steps', 'circuits_step', 'analyze_step', 'circuits_summary', 'llc_step',
            'llc_figure', 'llc_summary', 'report_step', 'run', 'calibration_grid', 'calibrate_step', 'refined_step',
-           'refined_summary', 'probe_step', 'genre_run', 'genre_study', 'animate_step', 'info_step']
+           'refined_summary', 'susceptibility_observables', 'susceptibility_step', 'probe_step', 'genre_run',
+           'genre_study', 'animate_step', 'info_step']
 
 # %% ../nbs/08b_pipeline.ipynb #cb440606
 import dataclasses, sys, time
@@ -274,6 +275,63 @@ def refined_summary(run: Run, tab: pd.DataFrame) -> str:
     from llc_nb.llc import verdict_summary
     return "\n".join([f"{name:>14}: {verdict_summary(d)}" for name, d in tab.groupby("subset")] +
                      [f"refined LLC  {run.path/'llc_refined.csv'}, {run.path/'llc_refined.png'}"])
+
+# %% ../nbs/08b_pipeline.ipynb #4065cc1b
+def susceptibility_observables(run: Run,        # a trained run of a list task
+                               names,           # `numbers` (one per output number), subset names of `refined` (gap, regions, ...), comma-separated or a list
+                               probe,           # the probe lists (n, seq)
+                              ) -> dict:
+    "Masks over (probe list, answer position), by name: `outputs_<k>` for every number k with `numbers`, a subset's lists at every answer position otherwise."
+    import numpy as np
+    from llc_nb.refined import named_subsets
+    names = [x.strip() for x in names.split(",")] if isinstance(names, str) else list(names)
+    if not run.task.has_lists: raise SettingsError(f"observables: the {run.settings.task.name} task has no lists to observe")
+    n = run.task.list_len
+    answers = probe[:, n + 1:].numpy()
+    out = {}
+    if "numbers" in names: out |= {f"outputs_{k}": answers == k for k in range(run.task.max_value + 1)}
+    if rest := [x for x in names if x != "numbers"]:
+        out |= {sub.name: np.repeat(sub.keep(run, probe).numpy()[:, None], answers.shape[1], 1) for sub in named_subsets(run, rest)}
+    return out
+
+def susceptibility_step(run: Run,                          # a trained run
+                        observables="numbers",             # names for `susceptibility_observables`
+                        s: LLCSettings | None = None,      # the sampler (default: the run's [llc] settings; its components)
+                        steps: list[int] | None = None,    # checkpoints (default: the ones `llc_checkpoints` picks)
+                        probe_lists: int = 4096,           # training lists the sampler never draws, whose losses are observed
+                        every: int = 20,                   # SGLD steps between observed draws
+                        progress: bool = True,             # one bar counting checkpoints
+                       ) -> pd.DataFrame:
+    "Susceptibilities of every [llc] component to every observable at the checkpoints, merged into susceptibility.csv, and susceptibility.png; the whole table."
+    import numpy as np
+    from tqdm.auto import tqdm
+    from llc_nb.llc import llc_checkpoints
+    from llc_nb.model import components
+    from llc_nb.plots import plot_susceptibility
+    from llc_nb.sampling import sampling_data
+    from llc_nb.susceptibility import susceptibilities
+    s = s or run.settings.llc
+    comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
+    used = len(sampling_data(run, s)[0])
+    probe = run.training_lists()[used:used + probe_lists]
+    if len(probe) < probe_lists:
+        raise SettingsError(f"--probe-lists: the run has {len(probe)} training lists beyond the sampler's {used}, fewer than {probe_lists}")
+    obs = susceptibility_observables(run, observables, probe)
+    lists = {k: int(np.asarray(m).any(1).sum()) for k, m in obs.items()}
+    if small := [k for k, v in lists.items() if v < s.batch_size]:
+        raise SettingsError(f"observable {small[0]}: in {lists[small[0]]} of the {probe_lists} probe lists, fewer than a batch "
+                            f"(llc.batch_size = {s.batch_size}); raise --probe-lists or drop it")
+    good = checked_steps(run, steps)
+    llc = run.table("llc")
+    verdict = dict(zip(zip(llc.step, llc.component), llc.verdict)) if "verdict" in llc else {}
+    tab = run.table("susceptibility")
+    for step in tqdm(good if steps is not None else llc_checkpoints(good, s), desc="susceptibility", unit="checkpoint",
+                     disable=not progress, dynamic_ncols=True):
+        rows = susceptibilities(run, step, comps, s, probe, obs, every)
+        rows["llc_verdict"] = [verdict.get((step, c), "no llc.csv row") for c in rows.component]
+        tab = run.upsert_table("susceptibility", rows, ["step", "component", "observable"])
+    if len(tab): run.save_figure("susceptibility", plot_susceptibility(tab, f"{run.path.name}: susceptibility of each component to each observable"))
+    return tab
 
 # %% ../nbs/08b_pipeline.ipynb #9ab6bb23
 def probe_step(run: Run,                                  # a mixture run (task.name = mix) or a genre run

@@ -7,7 +7,7 @@ __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'mark_stages', 'step_axis', 'plot_train
            'verdict_legend', 'sampler_title', 'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits',
            'region_colours', 'plot_regions', 'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png',
            'Blitter', 'plot_curves', 'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes',
-           'plot_refined', 'plot_sweep_llc']
+           'plot_refined', 'plot_susceptibility', 'plot_sweep_llc']
 
 # %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
@@ -594,6 +594,35 @@ def plot_refined(table: pd.DataFrame, title: str = "") -> plt.Figure:
     h, l = axs[0, 0].get_legend_handles_labels()
     vh, vl = verdict_legend(table)
     axs[0, -1].legend(h + vh, l + vl, fontsize=6, loc="best")
+    if title: fig.suptitle(title, fontsize=10)
+    return fig
+
+# %% ../nbs/05_plots.ipynb #17991ab8
+def _observable_key(name: str):
+    "Observables in reading order: numbered ones (outputs_7) by their number, after the named ones."
+    head, _, num = name.rpartition("_")
+    return (1, head, int(num)) if num.isdigit() else (0, name, 0)
+
+def plot_susceptibility(table: pd.DataFrame,     # susceptibility.csv: step, component, observable, value, se
+                        title: str = "",
+                       ) -> plt.Figure:
+    "Susceptibilities (χ/nβ) as heatmaps, components × observables, one panel per checkpoint; a hatch-free grey where |value| < 2 SE."
+    steps = sorted(table.step.unique())
+    comps = sorted(table.component.unique(), key=lambda c: (c != "full", c))
+    obs = sorted(table.observable.unique(), key=_observable_key)
+    lim = float(np.nanmax(np.abs(table.value))) or 1.0
+    fig, axs = plt.subplots(len(steps), 1, figsize=(min(16, 2.5 + 0.22 * len(obs)), 0.9 + 0.45 * len(comps) * len(steps)),
+                            squeeze=False, constrained_layout=True)
+    for ax, step in zip(axs[:, 0], steps):
+        t = table[table.step == step].set_index(["component", "observable"])
+        v = np.array([[t.value.get((c, o), np.nan) for o in obs] for c in comps])
+        weak = np.array([[abs(t.value.get((c, o), np.nan)) < 2 * t.se.get((c, o), np.nan) for o in obs] for c in comps])
+        im = ax.imshow(np.where(weak, np.nan, v), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+        ax.imshow(np.where(weak, 0.5, np.nan), cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+        ax.set_yticks(range(len(comps)), comps, fontsize=7)
+        ax.set_xticks(range(len(obs)), [o.replace("outputs_", "") for o in obs], fontsize=6, rotation=90 if len(obs) > 12 else 0)
+        ax.set_title(f"step {step}", fontsize=8, loc="left")
+    fig.colorbar(im, ax=axs[:, 0], shrink=0.8, label="susceptibility χ/nβ (grey: within 2 SE of 0)")
     if title: fig.suptitle(title, fontsize=10)
     return fig
 

@@ -247,6 +247,7 @@ TABLES = dict(    # per table: the columns it must have, and old column name -> 
     circuits=dict(columns=("step", "component", "metric", "value"), legacy={"head": "component"}),
     llc=dict(columns=("step", "component", "llc_mean"), legacy=_STEP_SIZE),
     llc_refined=dict(columns=("subset", "step", "component", "llc_mean"), legacy=_STEP_SIZE),
+    susceptibility=dict(columns=("step", "component", "observable", "value", "se"), legacy={}),
     calibration=dict(columns=("component", "step", "sampler", "n_beta", "localization", "step_size"),
                      legacy={**_STEP_SIZE, "lr_scale": "step_size_scale", "lr_halved": "step_size_halved"}),
 )
