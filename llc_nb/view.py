@@ -35,6 +35,7 @@ class RunView:
         self.metrics, self.llc, self.circuits = self.run.metrics, self.run.table("llc"), self.run.table("circuits")
         self._metrics, self._llc = _table_index(self.metrics, "step"), _table_index(self.llc, "step")
         self._circuits = _table_index(self.circuits, "step")
+        self._sus = _table_index(self.run.table("susceptibility"), "step")
         self.circuit_steps, self.arrays = self._circuit_arrays()
         self.notes = [n for n, ok in [(f"no LLC estimates: llc-nb llc {self.run.path}", len(self.llc)),
                                       (f"no circuit analysis: llc-nb analyze {self.run.path}", len(self.circuit_steps))] if not ok]
@@ -81,7 +82,7 @@ def _attention(self: RunView, step: int, tokens=None) -> tuple[np.ndarray, list[
     return pattern.numpy(), answer_logits(self.task, logits)[0].argmax(-1).tolist()
 RunView.attention = _attention
 
-ROW_ORDER = ["val_loss", "val_acc", "llc", "llc_std", "llc_verdict", "arrangement", "n_regions", "overlap", "splitting", "numbers owned",
+ROW_ORDER = ["val_loss", "val_acc", "llc", "llc_std", "llc_verdict", "most susceptible to", "arrangement", "n_regions", "overlap", "splitting", "numbers owned",
              "coverage", "regions", "copy_mean", "copy_own", "suppress_other", "ov_symmetry", "qk_symmetry",
              "attn_correct", "ablation_dloss", "ablation_dacc", "ablation_dentropy"]
 
@@ -95,6 +96,11 @@ def _step_table(self: RunView, step: int) -> pd.DataFrame:
         d = self._llc[step].set_index("component")
         for k, col in (("llc", "llc_mean"), ("llc_std", "llc_std"), ("llc_verdict", "verdict")):
             if col in d: rows[k] = {c: d.loc[c, col] for c in d.index}
+    if step in self._sus:                              # llc-nb susceptibility: the 3 most negative, beyond 2 SE
+        d = self._sus[step]
+        d = d[(d.value < 0) & (d.value.abs() > 2 * d.se)].sort_values("value")
+        rows["most susceptible to"] = {c: ", ".join(g.observable.head(3).str.replace("outputs_", "→", regex=False)) or "none beyond 2 SE"
+                                       for c, g in d.groupby("component")} or {FULL: "none beyond 2 SE"}
     if step in self._circuits:
         w = self._circuits[step].pivot(index="metric", columns="component", values="value")
         for k, r in w.iterrows():                      # val_loss/val_acc: metrics.csv's, from training, come first

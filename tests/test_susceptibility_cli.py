@@ -32,6 +32,13 @@ def test_numbers_and_gaps_at_two_checkpoints(run_dir):
     assert r.returncode == 0 and len(tab) == 2 * 3 * len(obs)
     assert set(tab[(tab.step == 40) & (tab.observable == "small_gap")].llc_verdict) <= {"likelihood", "prior", "localization", "not-converged",
                                                                                         "not-a-minimum", "left-basin", "diverged"}
+    # the explorer's and the report's step table name what each component responds to most
+    from llc_nb.view import RunView
+    row = RunView(run_dir).step_table(40).loc["most susceptible to"]
+    assert row[["full", "l0h0", "l0h1"]].notna().all() or row["full"] == "none beyond 2 SE"
+    sus = tab[tab.step == 40]
+    strong = sus[(sus.value < 0) & (sus.value.abs() > 2 * sus.se)].sort_values("value").groupby("component").observable.first()
+    for comp, first in strong.items(): assert row[comp].split(", ")[0] == first.replace("outputs_", "→")
 
 
 def test_bad_observables_are_refused_before_sampling(run_dir):
