@@ -98,9 +98,9 @@ def _step_table(self: RunView, step: int) -> pd.DataFrame:
             if col in d: rows[k] = {c: d.loc[c, col] for c in d.index}
     if step in self._sus:                              # llc-nb susceptibility: the 3 most negative, beyond 2 SE
         d = self._sus[step]
-        d = d[(d.value < 0) & (d.value.abs() > 2 * d.se)].sort_values("value")
-        rows["most susceptible to"] = {c: ", ".join(g.observable.head(3).str.replace("outputs_", "→", regex=False)) or "none beyond 2 SE"
-                                       for c, g in d.groupby("component")} or {FULL: "none beyond 2 SE"}
+        strong = d[(d.value < 0) & (d.value.abs() > 2 * d.se)].sort_values("value")
+        rows["most susceptible to"] = {c: ", ".join(strong[strong.component == c].observable.head(3).str.replace("outputs_", "→", regex=False))
+                                       or "none beyond 2 SE" for c in d.component.unique()}
     if step in self._circuits:
         w = self._circuits[step].pivot(index="metric", columns="component", values="value")
         for k, r in w.iterrows():                      # val_loss/val_acc: metrics.csv's, from training, come first
