@@ -121,7 +121,7 @@ class LLCSettings:
     rhat_block: int = setting(20, _pos, "must be >= 1")             # SGLD steps per block mean for R̂ (4+ blocks per chain needed)
     min_ess: float = setting(100.0, _nonneg, "must be >= 0")        # likelihood needs a bulk ESS of the draws of at least this
     max_gradient_share: float = setting(0.1, _pos, "must be > 0")   # not-a-minimum when ∇L(w*)'s drift explains more of |λ̂|
-    max_steps: int = setting(4000, _nonneg, "must be >= 0")         # adaptive stopping: SGLD steps per chain at most (0: exactly burnin + draws)
+    max_steps: int = setting(6000, _nonneg, "must be >= 0")         # adaptive stopping: SGLD steps per chain at most (0: exactly burnin + draws)
     head_max_steps: int = setting(2000, _nonneg, "must be >= 0")    # a head's cap (at most `max_steps`; 0 there: 0 here)
     block: int = setting(200, _pos, "must be >= 1")                 # adaptive stopping: steps added between checks
     max_block_change: float = setting(0.02, _pos, "must be > 0")    # adaptive stopping: λ̂ moves at most this much between checks
