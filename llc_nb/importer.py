@@ -20,8 +20,8 @@ from tqdm.auto import tqdm
 from .model import config_from_dict, make_model, n_params, torch_threads
 from .settings import Settings, SettingsError, load_settings, parse_overrides
 from .store import CheckpointError, Run, RunError, atomic_write_text, save_checkpoint
-from .tasks import make_dataset, make_task
-from .train import evaluate
+from .tasks import make_task
+from .train import TrainData, evaluate
 
 # %% ../nbs/04b_import.ipynb #8b36a993
 SUFFIXES = (".safetensors", ".pt", ".pth", ".bin")   # the files a checkpoint folder is searched for
@@ -209,9 +209,7 @@ def import_checkpoints(folder,                 # a folder of HookedTransformer s
     s = import_settings(cfg, task, sets, max(files, default=1), len(files))
     run = _imported_run(Path(out) if out else Path("runs")/s.run.name, s, folder)
     done = run.info.get("imported", {}).get("files", {})
-    t = s.task
-    task_ = make_task(t)
-    val, train_eval = make_dataset(task_, t.n_val, t.val_seed), make_dataset(task_, t.n_train, t.train_seed, t.label_noise)[:s.train.eval_size]
+    data = TrainData(s)                              # the task's training and validation lists, as training scores them
     model = make_model(config_from_dict(cfg))
     rows = run.metrics.to_dict("records") if len(run.metrics) else []
     with torch_threads(s.run.threads):
@@ -220,8 +218,8 @@ def import_checkpoints(folder,                 # a folder of HookedTransformer s
             if done.get(str(step), {}).get("sha256") == sha and step in run.steps: continue     # imported by an earlier call
             try: fit_state(model, read_state_dict(path), path)
             except CheckpointError as e: bad[path] = str(e).removeprefix(f"{path}: "); continue
-            tl, _ = evaluate(model, task_, train_eval)
-            vl, va = evaluate(model, task_, val)
+            tl, _ = evaluate(model, data.task, data.train_eval)
+            vl, va = evaluate(model, data.task, data.val)
             rows = [r for r in rows if r["step"] != step] + [dict(step=step, train_loss=tl, val_loss=vl, val_acc=va, lr=float("nan"), elapsed_s=float("nan"))]
             run.write_table("metrics", pd.DataFrame(sorted(rows, key=lambda r: r["step"])))
             save_checkpoint(run.checkpoint_path(step), model, step, extra=dict(source=path.name))
