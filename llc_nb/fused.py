@@ -81,6 +81,26 @@ def _gather(table: Tensor, ids: Tensor) -> Tensor:
     C, R, Fd = table.shape
     return F.embedding(ids + (torch.arange(C, device=ids.device) * R).view(C, *([1] * (ids.dim() - 1))), table.reshape(C * R, Fd))
 
+def _head_tables(x: Tensor, w: Tensor, b: Tensor, scale: float = 1.0) -> Tensor:
+    "x (C, R, D) @ each head's W (C, H, D, E) + b (C, H, E) -> head-major tables (C, H, R, E), times `scale`."
+    t = torch.matmul(x[:, None], w) + b[:, :, None]
+    return t if scale == 1.0 else t * scale
+
+def _head_rows(table: Tensor, ids: Tensor) -> Tensor:
+    "Rows of head-major tables (C, H, R, E) picked by per-chain ids (C, B, N) -> (C, H, B, N, E), contiguous."
+    C, H, R, E = table.shape
+    off = (torch.arange(C * H, device=ids.device) * R).view(C, H, 1, 1)
+    return F.embedding(ids[:, None] + off, table.reshape(C * H * R, E))
+
+def _attend(q: Tensor, k: Tensor, v: Tensor, wo: Tensor, q_from: int) -> Tensor:
+    "Causal attention of head-major q (C, H, B, Q, E) over k, v (C, H, B, P, E), projected by W_O (C, H, E, D), without b_O: (C, B, Q, D)."
+    C, H, B, Q, E = q.shape
+    P = k.shape[3]
+    causal = torch.arange(P, device=q.device)[None, :] > torch.arange(q_from, q_from + Q, device=q.device)[:, None]   # (Q, P): key after query
+    pattern = torch.matmul(q, k.transpose(-1, -2)).masked_fill(causal, float("-inf")).softmax(-1)
+    z = torch.matmul(pattern, v)                                                   # (C, H, B, Q, E)
+    return torch.matmul(z.view(C, H, B * Q, E), wo).sum(1).view(C, B, Q, -1)
+
 # %% ../nbs/05c_fused.ipynb #ae734b2c
 def first_layer_tables(fm: FusedModel, p: dict[str, Tensor], n_pos: int) -> Tensor:
     "Residual stream entering layer 0 for every (position, token) pair: (chain, n_pos · d_vocab, d_model)."
@@ -91,16 +111,16 @@ def _attn_from_table(fm, resid_tab, p, l, h_sl, ids, ids_q, q_from, n_pos):
     "Attention output of layer `l` (heads `h_sl`) whose input is a function of (position, token): via tables."
     a = lambda n: p[f"blocks.{l}.attn.{n}"][:, h_sl]
     x = _ln(resid_tab, _cw(p[f"blocks.{l}.ln1.w"], resid_tab), _cw(p[f"blocks.{l}.ln1.b"], resid_tab), fm.eps) if fm.layernorm else resid_tab
-    H, E = a("W_Q").shape[1], fm.d_head
-    C, B = ids.shape[:2]
     V = resid_tab.shape[1] // n_pos
-    kv = _project(x, torch.cat([a("W_K"), a("W_V")], 1), torch.cat([a("b_K"), a("b_V")], 1))
-    k, v = _gather(kv, ids).view(C, B, n_pos, 2, H, E).unbind(3)
-    qt = _project(x[:, q_from * V:], a("W_Q"), a("b_Q"), 1 / math.sqrt(E))
-    q = _gather(qt, ids_q).view(C, B, -1, H, E)
-    return _mix(fm, q, k, v, a("W_O"), q_from)
+    k, v = (_head_rows(_head_tables(x, a(f"W_{n}"), a(f"b_{n}")), ids) for n in "KV")
+    q = _head_rows(_head_tables(x[:, q_from * V:], a("W_Q"), a("b_Q"), 1 / math.sqrt(fm.d_head)), ids_q)
+    return _attend(q, k, v, a("W_O"), q_from)
 
 # %% ../nbs/05c_fused.ipynb #e87a0cee
+def _fold_ln(w: Tensor, b: Tensor, W_U: Tensor, b_U: Tensor) -> tuple[Tensor, Tensor]:
+    "The final LayerNorm's scale and shift folded into the unembedding, per chain: (w ⊙ x + b) W_U + b_U = x (w ⊙ W_U) + (b W_U + b_U)."
+    return w[..., :, None] * W_U, (b[..., None, :] @ W_U)[..., 0, :] + b_U
+
 def fused_logits(fm: FusedModel,                            # the architecture
                  p: dict[str, Tensor],                      # HookedTransformer weights, stacked (chain axis first)
                  tokens: Int[Tensor, "chain batch seq"]     # each chain's batch
@@ -125,8 +145,9 @@ def fused_logits(fm: FusedModel,                            # the architecture
         q = _project(x[:, :, qf:].reshape(C, -1, D), a("W_Q"), a("b_Q"), 1 / math.sqrt(E)).view(C, B, P - qf, H, E)
         out = _mix(fm, q, k, v, a("W_O"), qf)
         resid = resid[:, :, qf:] + out + _cw(a("b_O"), out)
-    x = _ln(resid, _cw(p["ln_final.w"], resid), _cw(p["ln_final.b"], resid), fm.eps) if fm.layernorm else resid
-    return torch.bmm(x.reshape(C, -1, D), p["unembed.W_U"]).view(C, B, fm.n_answer, -1) + _cw(p["unembed.b_U"], x)
+    if not fm.layernorm: return torch.baddbmm(p["unembed.b_U"][:, None], resid.reshape(C, -1, D), p["unembed.W_U"]).view(C, B, fm.n_answer, -1)
+    W_U, b_U = _fold_ln(p["ln_final.w"], p["ln_final.b"], p["unembed.W_U"], p["unembed.b_U"])
+    return torch.baddbmm(b_U[:, None], _ln(resid, None, None, fm.eps).reshape(C, -1, D), W_U).view(C, B, fm.n_answer, -1)
 
 # %% ../nbs/05c_fused.ipynb #6bef839b
 def answer_ce(logits: Float[Tensor, "chain batch n vocab"], targets: Int[Tensor, "chain batch n"], per_token: bool = False) -> Float[Tensor, "chain"]:
@@ -191,19 +212,17 @@ def head_weights(model, heads: list[int]) -> dict[str, Tensor]:
 def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int], per_token: bool = False) -> ChainLoss:
     "Chain loss with only head `heads[c]` of chain c free (weights from `head_weights`; `per_token`: each answer position's loss)."
     hsel = torch.tensor(heads, device=hc.ids.device)
+    W_U, b_U = _fold_ln(hc.ln_w, hc.ln_b, hc.W_U, hc.b_U) if fm.layernorm else (hc.W_U, hc.b_U)
     P = hc.ids.shape[1]
     V = hc.x_tab.shape[1] // P
     def loss_fn(w, idx):
-        C, E = idx.shape[0], fm.d_head
         ids = hc.ids[idx]
-        x = hc.x_tab.expand(C, -1, -1)
-        kv = _project(x, torch.cat([w["W_K"], w["W_V"]], 1), torch.cat([w["b_K"], w["b_V"]], 1))
-        k, v = _gather(kv, ids).view(C, idx.shape[1], P, 2, 1, E).unbind(3)
-        qt = _project(x[:, fm.q0 * V:], w["W_Q"], w["b_Q"], 1 / math.sqrt(E))
-        q = _gather(qt, ids[:, :, fm.q0:] - fm.q0 * V).view(C, idx.shape[1], -1, 1, E)
-        resid = hc.rest[hsel[:, None], idx] + _mix(fm, q, k, v, w["W_O"], fm.q0)
-        y = _ln(resid, hc.ln_w, hc.ln_b, fm.eps) if fm.layernorm else resid
-        return answer_ce(y @ hc.W_U + hc.b_U, hc.targets[idx], per_token)
+        x = hc.x_tab.expand(idx.shape[0], -1, -1)
+        k, v = (_head_rows(_head_tables(x, w[f"W_{n}"], w[f"b_{n}"]), ids) for n in "KV")
+        q = _head_rows(_head_tables(x[:, fm.q0 * V:], w["W_Q"], w["b_Q"], 1 / math.sqrt(fm.d_head)), ids[:, :, fm.q0:] - fm.q0 * V)
+        resid = hc.rest[hsel[:, None], idx] + _attend(q, k, v, w["W_O"], fm.q0)
+        y = _ln(resid, None, None, fm.eps) if fm.layernorm else resid
+        return answer_ce(torch.addmm(b_U, y.reshape(-1, y.shape[-1]), W_U).view(*y.shape[:-1], -1), hc.targets[idx], per_token)
     return loss_fn
 
 # %% ../nbs/05c_fused.ipynb #9023aaad
