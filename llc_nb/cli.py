@@ -186,7 +186,7 @@ def calibrate(run: RunDir,             # run directory
     return _status(r)
 
 def susceptibility(run: RunDir,               # run directory
-                   observables: Annotated[str, dict(metavar="NAMES")] = "numbers",  # numbers (one per output number), gap, regions, or subset names (small_gap, region_l0h0, ...)
+                   observables: Annotated[str, dict(metavar="NAMES")] = "numbers",  # numbers (one per output number), contains (lists holding each number), jump (big-jump lists), gap, regions, or subset names (small_gap, region_l0h0, ...)
                    steps: Steps = None,       # only these checkpoint steps (default: the [llc] ones)
                    probe_lists: int = 4096,   # training lists the sampler never draws, whose answer losses are observed
                    every: int = 20,           # SGLD steps between observed draws

@@ -7,7 +7,7 @@ __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'mark_stages', 'step_axis', 'plot_train
            'verdict_legend', 'sampler_title', 'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits',
            'region_colours', 'plot_regions', 'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png',
            'Blitter', 'plot_curves', 'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes',
-           'plot_refined', 'plot_susceptibility', 'plot_sweep_llc']
+           'plot_refined', 'plot_susceptibility', 'plot_step_susceptibility', 'plot_sweep_llc']
 
 # %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
@@ -603,6 +603,17 @@ def _observable_key(name: str):
     head, _, num = name.rpartition("_")
     return (1, head, int(num)) if num.isdigit() else (0, name, 0)
 
+def _susceptibility_panel(ax, rows: pd.DataFrame, comps: list[str], obs: list[str], lim: float):
+    "One checkpoint's components × observables heatmap on `ax` (grey where |value| < 2 SE); returns the image for a colour bar."
+    t = rows.set_index(["component", "observable"])
+    v = np.array([[t.value.get((c, o), np.nan) for o in obs] for c in comps])
+    weak = np.array([[abs(t.value.get((c, o), np.nan)) < 2 * t.se.get((c, o), np.nan) for o in obs] for c in comps])
+    im = ax.imshow(np.where(weak, np.nan, v), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
+    ax.imshow(np.where(weak, 0.5, np.nan), cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
+    ax.set_yticks(range(len(comps)), comps, fontsize=7)
+    ax.set_xticks(range(len(obs)), [o.replace("outputs_", "") for o in obs], fontsize=6, rotation=90 if len(obs) > 12 else 0)
+    return im
+
 def plot_susceptibility(table: pd.DataFrame,     # susceptibility.csv: step, component, observable, value, se
                         title: str = "",
                        ) -> plt.Figure:
@@ -614,16 +625,35 @@ def plot_susceptibility(table: pd.DataFrame,     # susceptibility.csv: step, com
     fig, axs = plt.subplots(len(steps), 1, figsize=(min(16, 2.5 + 0.22 * len(obs)), 0.9 + 0.45 * len(comps) * len(steps)),
                             squeeze=False, constrained_layout=True)
     for ax, step in zip(axs[:, 0], steps):
-        t = table[table.step == step].set_index(["component", "observable"])
-        v = np.array([[t.value.get((c, o), np.nan) for o in obs] for c in comps])
-        weak = np.array([[abs(t.value.get((c, o), np.nan)) < 2 * t.se.get((c, o), np.nan) for o in obs] for c in comps])
-        im = ax.imshow(np.where(weak, np.nan, v), cmap="RdBu_r", vmin=-lim, vmax=lim, aspect="auto", interpolation="nearest")
-        ax.imshow(np.where(weak, 0.5, np.nan), cmap="Greys", vmin=0, vmax=1, aspect="auto", interpolation="nearest")
-        ax.set_yticks(range(len(comps)), comps, fontsize=7)
-        ax.set_xticks(range(len(obs)), [o.replace("outputs_", "") for o in obs], fontsize=6, rotation=90 if len(obs) > 12 else 0)
+        im = _susceptibility_panel(ax, table[table.step == step], comps, obs, lim)
         ax.set_title(f"step {step}", fontsize=8, loc="left")
     fig.colorbar(im, ax=axs[:, 0], shrink=0.8, label="susceptibility χ/nβ (grey: within 2 SE of 0)")
     if title: fig.suptitle(title, fontsize=10)
+    return fig
+
+def plot_step_susceptibility(rows: pd.DataFrame,                 # susceptibility.csv's rows at one checkpoint (may be empty)
+                             comps: list[str],                   # components, one row each (the whole table's, so every step looks alike)
+                             obs: list[str],                     # observables, one column each
+                             owners: dict[str, str] | None = None,  # observable -> the head that owns it in the circuits (a dot)
+                             title: str = "",
+                             note: str = "",                     # shown instead of the heatmap when `rows` is empty
+                             dpi: int = 80,
+                            ) -> plt.Figure:
+    "One checkpoint's susceptibilities (the explorer's and the report's panel): components × observables, grey within 2 SE of 0, a dot on the owning head."
+    fig, ax = plt.subplots(figsize=(min(16, 3.0 + 0.16 * len(obs)), 1.3 + 0.3 * len(comps)), dpi=dpi, constrained_layout=True)
+    if len(rows):
+        strong = rows[rows.value.abs() > 2 * rows.se]                      # the colour scale of what is drawn in colour
+        lim = float(np.nanmax(np.abs((strong if len(strong) else rows).value))) or 1.0
+        im = _susceptibility_panel(ax, rows, comps, obs, lim)
+        fig.colorbar(im, ax=ax, shrink=0.9, label="χ/nβ", pad=0.01)
+        if owners:
+            xy = [(obs.index(o), comps.index(c)) for o, c in owners.items() if o in obs and c in comps]
+            if xy: ax.scatter(*zip(*xy), s=6, color="k", label="owner (copy score)")
+    else:
+        ax.set_axis_off()
+        ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=8, color="0.4", transform=ax.transAxes)
+    ax.set_title(title or "susceptibility (negative, red to blue: the data shift constrains the component; dot: the head that owns the number)",
+                 fontsize=8, loc="left")
     return fig
 
 # %% ../nbs/05_plots.ipynb #fd318400

@@ -16,7 +16,7 @@ import numpy as np
 
 import llc_nb
 from .view import RunView, table_html
-from .plots import figure_png, plot_circuit_metrics, plot_regions, plot_training
+from .plots import figure_png, plot_circuit_metrics, plot_regions, plot_susceptibility, plot_training
 from .store import Run
 from .tasks import answer_targets
 
@@ -78,6 +78,7 @@ def run_frames(view: RunView, steps: list[int] | None = None, colours: int = 256
         frames[step] = (f'<div class="llcnb-row">{png_img(view.curves_png(step, colours), "loss and LLC")}'
                         f'<div class="llcnb-table">{table_html(view.step_table(step))}</div></div>'
                         f'{png_img(view.step_png(step, pattern, colours=colours), "circuits and attention")}'
+                        f'{png_img(view.susceptibility_png(step), "susceptibility") if step in view._sus else ""}'
                         f'<div class="llcnb-example">{line}</div>')
     return frames
 
@@ -105,7 +106,8 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
     parts += ["<h2>Checkpoint by checkpoint</h2>",
               "<p>Move the slider or press play. Top: validation loss and LLC over training, the red line at this "
               "checkpoint, and this checkpoint's metrics. Below, per head: OV circuit, QK circuit, attention on the "
-              "example list; at the bottom, which head copies which number.</p>",
+              "example list; at the bottom, which head copies which number; where measured, the susceptibility of each "
+              "component to each observable (a dot on each number's owning head).</p>",
               run_slider(view, steps, interval_ms=800)]
     over = []                                                      # (alt text, figure)
     st = view.stages                                               # boundaries dotted on every figure over training
@@ -114,6 +116,7 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
     if view.circuit_steps:
         over.append(("vocabulary regions", plot_regions(view.arrays["copy_scores"], view.circuit_steps, view.heads,
                                                         f"{name}: vocabulary regions", stages=st)))
+    if view._sus: over.append(("susceptibility", plot_susceptibility(run.table("susceptibility"), f"{name}: susceptibility of each component to each observable")))
     if over: parts.append("<h2>Over training</h2>")
     for alt, fig in over:
         parts.append(png_img(figure_png(fig, dpi=80), alt)); plt.close(fig)

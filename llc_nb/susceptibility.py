@@ -5,7 +5,7 @@
 
 # %% auto #0
 __all__ = ['susceptibility', 'ObservedLoss', 'subset_losses', 'gaussian_susceptibility', 'observe_component',
-           'susceptibility_table', 'susceptibilities']
+           'susceptibility_table', 'susceptibilities', 'susceptibility_job', 'number_heads', 'agreement_test']
 
 # %% ../nbs/06c_susceptibility.ipynb #72e99a7a
 import numpy as np
@@ -92,10 +92,11 @@ def observe_component(run: Run,              # a trained run
                       s: LLCSettings,        # the LLC's sampler settings (the component's `head_*` values are applied)
                       probe: Tensor,         # the probe lists (n, seq)
                       every: int = 10,       # steps between observed draws, after the burn-in
+                      data: Tensor | None = None,  # the sampling lists (default: `sampling_data(run, s)`'s)
                      ) -> tuple[np.ndarray, np.ndarray]:
     "Per-token answer losses of `probe` at the draws of `component`'s chains at `step` (chain, draw, list, position), and at the checkpoint itself (list, position)."
     cs = component_settings(s, component)
-    model, tokens = run.model(step), sampling_data(run, s)[0]
+    model, tokens = run.model(step), sampling_data(run, s)[0] if data is None else data
     fm = FusedModel.of(model, run.task.list_len)
     one_layer_head = component != FULL and fm.n_layers == 1
     loss, center, masks = component_chains(fm, model, tokens, [component], cs.chains, head_constants(fm, model, tokens) if one_layer_head else None)
@@ -132,7 +133,45 @@ def susceptibilities(run: Run,                          # a trained run
                      probe: Tensor,                     # the probe lists (n, seq)
                      observables: dict[str, np.ndarray],  # name -> mask over (list, answer position) of the probe
                      every: int = 10,                   # steps between observed draws
+                     data: Tensor | None = None,        # the sampling lists (default: `sampling_data(run, s)`'s)
                     ) -> "pd.DataFrame":
     "Sample each component once (`observe_component`) and read every observable from the same draws (`susceptibility_table`)."
     if empty := [k for k, m in observables.items() if not np.asarray(m).any()]: raise ValueError(f"observable {empty[0]!r}: no probe token is in it")
-    return susceptibility_table({c: observe_component(run, step, c, s, probe, every) for c in components}, observables, step)
+    return susceptibility_table({c: observe_component(run, step, c, s, probe, every, data) for c in components}, observables, step)
+
+def susceptibility_job(run: Run, step: int, components: list[str], probe: Tensor, observables: dict, every: int,
+                       s: LLCSettings, data: tuple, progress=None) -> "pd.DataFrame":
+    "One checkpoint's `susceptibilities`, in the form `sampling.run_jobs` runs (here or in a worker process)."
+    tab = susceptibilities(run, step, components, s, probe, observables, every, data[0])
+    if progress is not None: progress(1)
+    return tab
+
+# %% ../nbs/06c_susceptibility.ipynb #5034ecda
+def number_heads(table: "pd.DataFrame",   # susceptibility.csv (rows of `outputs_k` observables)
+                 step: int,               # the checkpoint
+                 heads: list[str],        # the heads, in the order of the circuits' head index
+                 centred: bool = False,   # subtract each head's mean over the numbers first
+                ) -> np.ndarray:
+    "Per number k, the index (into `heads`) of the head whose susceptibility to `outputs_k` is most negative at `step`."
+    t = table[(table.step == step) & table.component.isin(heads) & table.observable.str.startswith("outputs_")]
+    if t.empty: raise ValueError(f"number_heads: no outputs_k rows for {heads} at step {step}")
+    v = t.pivot(index="observable", columns="component", values="value")
+    v = v.set_axis([int(o.rpartition("_")[2]) for o in v.index]).sort_index()[heads]
+    if v.isna().any().any(): raise ValueError(f"number_heads: step {step} lacks some head's row for some number")
+    return (v - v.mean() if centred else v).to_numpy().argmin(1)
+
+def agreement_test(assigned: np.ndarray,   # per number, the assigned head (`number_heads`)
+                   owners: np.ndarray,     # per number, the owning head (`circuits.owners`)
+                   n_perm: int = 2000,     # permutations of the owners
+                   seed: int = 0,
+                  ) -> dict:
+    "The fraction of numbers assigned to their owner, with two nulls: owners permuted (mean, 95th percentile, p) and owners rotated (every non-zero shift)."
+    assigned, owners = np.asarray(assigned), np.asarray(owners)
+    if assigned.shape != owners.shape: raise ValueError(f"agreement_test: {assigned.shape} assigned against {owners.shape} owners")
+    a = float((assigned == owners).mean())
+    rng = np.random.default_rng(seed)
+    perm = np.array([(assigned == rng.permutation(owners)).mean() for _ in range(n_perm)])
+    shift = np.array([(assigned == np.roll(owners, r)).mean() for r in range(1, len(owners))])
+    p = lambda null: float((1 + (null >= a).sum()) / (1 + len(null)))
+    return dict(agreement=a, perm_mean=perm.mean(), perm_q95=float(np.quantile(perm, 0.95)), p_perm=p(perm),
+                shift_mean=shift.mean(), shift_q95=float(np.quantile(shift, 0.95)), p_shift=p(shift))

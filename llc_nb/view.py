@@ -11,9 +11,9 @@ import numpy as np
 import pandas as pd
 import torch
 
-from .circuits import arrangement, circuit_arrays, vocabulary_regions
+from .circuits import arrangement, circuit_arrays, owners, vocabulary_regions
 from .model import FULL, config_from_dict, head_names, make_model, torch_threads
-from .plots import Blitter, StepFigure, mark_step, plot_curves
+from .plots import Blitter, StepFigure, _observable_key, figure_png, mark_step, plot_curves, plot_step_susceptibility
 from .stages import stage_marks
 from .store import Run, RunError
 from .tasks import answer_logits, encode, make_dataset
@@ -29,7 +29,7 @@ class RunView:
         bad = self.run.check()                        # unreadable checkpoints are reported, not recorded: a view writes nothing
         self.steps: list[int] = [s for s in self.run.steps if s not in bad]
         if not self.steps: raise RunError(f"{self.run.path}: no checkpoints yet (train it with llc-nb run)")
-        self.task, name = self.run.task, self.run.path.name
+        self.task, name, self.dpi = self.run.task, self.run.path.name, dpi
         self.model = make_model(config_from_dict(self.run.config))
         self.heads: list[str] = head_names(self.model.cfg.n_layers, self.model.cfg.n_heads)
         self.metrics, self.llc, self.circuits = self.run.metrics, self.run.table("llc"), self.run.table("circuits")
@@ -132,6 +132,22 @@ def _step_png(self: RunView, step: int, pattern=None, tokens=None, colours: int 
                        self.labels(tokens), circuits_note=why, attention_note="checkpoint unreadable")
     return self.figure.png(colours)
 RunView.step_png = _step_png
+
+def _susceptibility_png(self: RunView, step: int) -> bytes | None:
+    "The susceptibility panel at `step` (components × observables, a dot on each number's owning head), as PNG; None for a run without susceptibility.csv."
+    if not self._sus: return None
+    table = self.run.table("susceptibility")
+    comps = sorted(table.component.unique(), key=lambda c: (c != FULL, c))
+    obs = sorted(table.observable.unique(), key=_observable_key)
+    own = {}
+    if step in self.circuit_steps:
+        own = {f"outputs_{k}": self.heads[h] for k, h in enumerate(owners(self.arrays["copy_scores"][self.circuit_steps.index(step)]))}
+    fig = plot_step_susceptibility(self._sus.get(step, table.iloc[:0]), comps, obs, own, dpi=self.dpi,
+                                   note=f"no susceptibility at step {step} (it has: {', '.join(map(str, sorted(self._sus)))})\n"
+                                        f"llc-nb susceptibility {self.run.path} --steps {step}")
+    png = figure_png(fig, self.dpi); plt.close(fig)
+    return png
+RunView.susceptibility_png = _susceptibility_png
 
 # %% ../nbs/09b_view.ipynb #1bcb34c4
 _CSS = ("<style>table.llcnb-steptable{border-collapse:collapse;font-size:12px;line-height:1.25}table.llcnb-steptable td,"

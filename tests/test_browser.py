@@ -12,6 +12,7 @@ import json
 
 import matplotlib
 matplotlib.use("Agg")
+import pandas as pd
 import pytest
 
 from browser import LAB_START_S, descendants, explorer_notebook, jupyter_lab, open_page, require_chromium, run_notebook
@@ -29,6 +30,10 @@ def tiny_run(tmp_path_factory):
     s = load_settings(overrides=TINY + ["train.steps=60", "train.checkpoints=4", "train.log_checkpoints=2"])
     run = train(s, tmp_path_factory.mktemp("browser")/"tiny", progress=False)
     circuits_step(run, n_lists=200, progress=False)
+    # a susceptibility table at the last step only (its computation is tested in tests/test_susceptibility_cli.py): the
+    # explorer's panel shows it there, and says at the other steps that there is none
+    run.write_table("susceptibility", pd.DataFrame([dict(step=run.steps[-1], component=c, observable=f"outputs_{k}", se=0.1,
+                                                         value=(k - 4.5) * (1 if c == "l0h0" else -1)) for c in ["full", "l0h0", "l0h1"] for k in range(10)]))
     return run
 
 
@@ -70,6 +75,7 @@ def test_explorer_in_jupyterlab(lab, chromium, shots, tiny_run):
     page.wait_for_function("() => document.querySelector('img.llcnb-explorer-heads') && document.querySelector('img.llcnb-explorer-heads').naturalWidth > 0")
     assert f"step 0 · checkpoint 1 of {n}" in _text(page, ".llcnb-explorer-readout")
     img0 = page.locator("img.llcnb-explorer-heads").get_attribute("src")
+    sus0 = page.locator("img.llcnb-explorer-susceptibility").get_attribute("src")
     pixels0 = page.locator("img.llcnb-explorer-heads").screenshot()
     page.locator(".llcnb-explorer").screenshot(path=str(shots/"lab_step0.png"))
 
@@ -79,6 +85,8 @@ def test_explorer_in_jupyterlab(lab, chromium, shots, tiny_run):
                            timeout=60_000)
     page.wait_for_function("src => document.querySelector('img.llcnb-explorer-heads').getAttribute('src') !== src", arg=img0)
     assert page.locator("img.llcnb-explorer-heads").screenshot() != pixels0
+    page.wait_for_function("src => document.querySelector('img.llcnb-explorer-susceptibility').getAttribute('src') !== src", arg=sus0)
+    assert page.locator("img.llcnb-explorer-susceptibility").evaluate("i => i.naturalWidth") > 200
     assert f"step {tiny_run.steps[-1]} ·" in _text(page, ".llcnb-explorer-readout")
     page.wait_for_function(f"() => document.querySelector('.llcnb-explorer-answer').innerText.includes('at step {tiny_run.steps[-1]}:')",
                            timeout=60_000)                       # the last panel the kernel updates for a step

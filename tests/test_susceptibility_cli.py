@@ -16,15 +16,15 @@ def run_dir(tmp_path_factory):
 
 
 def test_numbers_and_gaps_at_two_checkpoints(run_dir):
-    r = llc_nb("susceptibility", run_dir, "--steps", "20,40", "--observables", "numbers,gap", "--probe-lists", "512", "--every", "5",
+    r = llc_nb("susceptibility", run_dir, "--steps", "20,40", "--observables", "numbers,contains,jump,gap", "--probe-lists", "512", "--every", "5",
                "--no-progress")
     assert r.returncode == 0, r.stderr
     tab = pd.read_csv(run_dir/"susceptibility.csv")
-    obs = {f"outputs_{k}" for k in range(10)} | {"small_gap", "large_gap"}
+    obs = {f"{o}_{k}" for o in ("outputs", "contains") for k in range(10)} | {"jump_top10", "small_gap", "large_gap"}
     assert set(tab.observable) == obs and set(tab.component) == {"full", "l0h0", "l0h1"} and set(tab.step) == {20, 40}
     assert len(tab) == 2 * 3 * len(obs) and tab.value.notna().all() and (tab.se > 0).all()
     assert (tab.draws == 4).all() and (tab.llc_verdict == "no llc.csv row").all()      # (25 steps - 5 burn-in) / 5
-    assert (run_dir/"susceptibility.png").stat().st_size > 5000 and "3 component(s) × 12 observable(s)" in r.stdout
+    assert (run_dir/"susceptibility.png").stat().st_size > 5000 and "3 component(s) × 23 observable(s)" in r.stdout
     # the LLC's verdict appears beside a row once llc.csv has one, and the rows are replaced, not duplicated
     assert llc_nb("llc", run_dir, "--steps", "40", "--no-progress").returncode == 0
     r = llc_nb("susceptibility", run_dir, "--steps", "40", "--observables", "gap", "--probe-lists", "512", "--every", "5", "--no-progress")
@@ -43,7 +43,7 @@ def test_numbers_and_gaps_at_two_checkpoints(run_dir):
 
 def test_bad_observables_are_refused_before_sampling(run_dir):
     r = llc_nb("susceptibility", run_dir, "--observables", "numbers,colour", "--probe-lists", "512")
-    assert r.returncode == 2 and "subset 'colour': unknown" in r.stderr
+    assert r.returncode == 2 and "observable 'colour': unknown; choose from numbers, contains, jump" in r.stderr
     r = llc_nb("susceptibility", run_dir, "--observables", "numbers", "--probe-lists", "64")
     assert r.returncode == 2 and "fewer than a batch (llc.batch_size = 32)" in r.stderr
     r = llc_nb("susceptibility", run_dir, "--observables", "regions", "--probe-lists", "512")
