@@ -652,7 +652,8 @@ def plot_step_susceptibility(rows: pd.DataFrame,                 # susceptibilit
     else:
         ax.set_axis_off()
         ax.text(0.5, 0.5, note, ha="center", va="center", fontsize=8, color="0.4", transform=ax.transAxes)
-    ax.set_title(title or "susceptibility (negative, red to blue: the data shift constrains the component; dot: the head that owns the number)",
+    ax.set_title(title or "susceptibility (blue: shifting the data towards the observable constrains the component, red: it frees it; grey: "
+                 "within 2 SE of 0; dot: the head that owns the number)",
                  fontsize=8, loc="left")
     return fig
 
