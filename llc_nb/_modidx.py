@@ -270,6 +270,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                               'llc_nb.plots.region_colours': ('plots.html#region_colours', 'llc_nb/plots.py'),
                               'llc_nb.plots.sampler_title': ('plots.html#sampler_title', 'llc_nb/plots.py'),
                               'llc_nb.plots.step_axis': ('plots.html#step_axis', 'llc_nb/plots.py'),
+                              'llc_nb.plots.susceptibility_axes': ('plots.html#susceptibility_axes', 'llc_nb/plots.py'),
                               'llc_nb.plots.verdict_legend': ('plots.html#verdict_legend', 'llc_nb/plots.py')},
             'llc_nb.probes': { 'llc_nb.probes.ProbeError': ('probes.html#probeerror', 'llc_nb/probes.py'),
                                'llc_nb.probes._chunks': ('probes.html#_chunks', 'llc_nb/probes.py'),

@@ -45,16 +45,16 @@ class CheckpointExplorer(widgets.VBox):
                                  placeholder=f"{self.view.task.list_len} numbers in 0..{self.view.task.max_value}",
                                  continuous_update=False, layout=widgets.Layout(width="420px"))
         self.answer, self.status = widgets.HTML(), widgets.HTML()
-        first = self.view.susceptibility_png(steps[self.index])          # a panel only for a run with susceptibility.csv
-        self.susceptibility = widgets.Image(format="png", layout=widgets.Layout(width="auto", max_width="100%")) if first else None
-        if first: self.susceptibility.add_class("llcnb-explorer-susceptibility")
+        sus = len(self.view.susceptibility) > 0                         # a panel only for a run with susceptibility.csv
+        self.susceptibility = widgets.Image(format="png", layout=widgets.Layout(width="auto", max_width="100%")) if sus else None
+        if sus: self.susceptibility.add_class("llcnb-explorer-susceptibility")
         for w, cls in [(self.readout, "readout"), (self.curves, "curves"), (self.table, "table"), (self.heads, "heads"),
                        (self.text, "example"), (self.answer, "answer"), (self.status, "message"), (self.slider, "checkpoint"),
                        (self.play, "play")]:
             w.add_class(f"llcnb-explorer-{cls}")
         row = lambda *ws: widgets.HBox(list(ws), layout=widgets.Layout(align_items="flex-start", grid_gap="12px"))
         super().__init__([row(self.play, self.slider, self.readout), row(self.curves, self.table), self.heads,
-                          *([self.susceptibility] if first else []), row(self.text, self.answer), self.status])
+                          *([self.susceptibility] if sus else []), row(self.text, self.answer), self.status])
         self.add_class("llcnb-explorer")
         self.slider.observe(lambda ch: self.show(steps[ch["new"]]), "value")
         self.text.observe(lambda ch: self.set_example(ch["new"]), "value")

@@ -7,7 +7,7 @@ __all__ = ['TRUSTED', 'CIRCUIT_METRICS', 'mark_stages', 'step_axis', 'plot_train
            'verdict_legend', 'sampler_title', 'plot_llc', 'plot_regime_map', 'circuit_heatmap', 'plot_circuits',
            'region_colours', 'plot_regions', 'plot_circuit_metrics', 'plot_gaps', 'plot_llc_structure', 'figure_png',
            'Blitter', 'plot_curves', 'mark_step', 'attention_heatmap', 'plot_attention', 'StepFigure', 'plot_probes',
-           'plot_refined', 'plot_susceptibility', 'plot_step_susceptibility', 'plot_sweep_llc']
+           'plot_refined', 'susceptibility_axes', 'plot_susceptibility', 'plot_step_susceptibility', 'plot_sweep_llc']
 
 # %% ../nbs/05_plots.ipynb #d44acda6
 import warnings
@@ -603,6 +603,10 @@ def _observable_key(name: str):
     head, _, num = name.rpartition("_")
     return (1, head, int(num)) if num.isdigit() else (0, name, 0)
 
+def susceptibility_axes(table: pd.DataFrame) -> tuple[list[str], list[str]]:
+    "The components (the whole model first) and observables (in reading order) of a susceptibility table: its heatmaps' rows and columns."
+    return (sorted(table.component.unique(), key=lambda c: (c != "full", c)), sorted(table.observable.unique(), key=_observable_key))
+
 def _susceptibility_panel(ax, rows: pd.DataFrame, comps: list[str], obs: list[str], lim: float):
     "One checkpoint's components × observables heatmap on `ax` (grey where |value| < 2 SE); returns the image for a colour bar."
     t = rows.set_index(["component", "observable"])
@@ -619,8 +623,7 @@ def plot_susceptibility(table: pd.DataFrame,     # susceptibility.csv: step, com
                        ) -> plt.Figure:
     "Susceptibilities (χ/nβ) as heatmaps, components × observables, one panel per checkpoint; a hatch-free grey where |value| < 2 SE."
     steps = sorted(table.step.unique())
-    comps = sorted(table.component.unique(), key=lambda c: (c != "full", c))
-    obs = sorted(table.observable.unique(), key=_observable_key)
+    comps, obs = susceptibility_axes(table)
     lim = float(np.nanmax(np.abs(table.value))) or 1.0
     fig, axs = plt.subplots(len(steps), 1, figsize=(min(16, 2.5 + 0.22 * len(obs)), 0.9 + 0.45 * len(comps) * len(steps)),
                             squeeze=False, constrained_layout=True)

@@ -69,6 +69,7 @@ def slider_html(frames,                    # {label: content} or [(label, conten
 def run_frames(view: RunView, steps: list[int] | None = None, colours: int = 256) -> dict[int, str]:
     "One HTML frame per step: curves with the marker, circuits and attention on the example, metrics, the model's answer."
     frames, target = {}, answer_targets(view.task, view.example)[0].tolist()
+    sus_steps = set(view.susceptibility.get("step", []))                      # steps with a susceptibility panel
     for step in steps or view.steps:
         try: pattern, answer = view.attention(step)
         except Exception as e: pattern, answer, why = None, None, f"checkpoint unreadable: {str(e).splitlines()[0]}"
@@ -78,7 +79,7 @@ def run_frames(view: RunView, steps: list[int] | None = None, colours: int = 256
         frames[step] = (f'<div class="llcnb-row">{png_img(view.curves_png(step, colours), "loss and LLC")}'
                         f'<div class="llcnb-table">{table_html(view.step_table(step))}</div></div>'
                         f'{png_img(view.step_png(step, pattern, colours=colours), "circuits and attention")}'
-                        f'{png_img(view.susceptibility_png(step), "susceptibility") if step in view._sus else ""}'
+                        f'{png_img(view.susceptibility_png(step), "susceptibility") if step in sus_steps else ""}'
                         f'<div class="llcnb-example">{line}</div>')
     return frames
 
@@ -116,7 +117,8 @@ def report_html(run: Run | str, steps: list[int] | None = None) -> str:
     if view.circuit_steps:
         over.append(("vocabulary regions", plot_regions(view.arrays["copy_scores"], view.circuit_steps, view.heads,
                                                         f"{name}: vocabulary regions", stages=st)))
-    if view._sus: over.append(("susceptibility", plot_susceptibility(run.table("susceptibility"), f"{name}: susceptibility of each component to each observable")))
+    if len(view.susceptibility):
+        over.append(("susceptibility", plot_susceptibility(view.susceptibility, f"{name}: susceptibility of each component to each observable")))
     if over: parts.append("<h2>Over training</h2>")
     for alt, fig in over:
         parts.append(png_img(figure_png(fig, dpi=80), alt)); plt.close(fig)

@@ -13,7 +13,7 @@ import torch
 
 from .circuits import arrangement, circuit_arrays, owners, vocabulary_regions
 from .model import FULL, config_from_dict, head_names, make_model, torch_threads
-from .plots import Blitter, StepFigure, _observable_key, figure_png, mark_step, plot_curves, plot_step_susceptibility
+from .plots import Blitter, StepFigure, figure_png, mark_step, plot_curves, plot_step_susceptibility, susceptibility_axes
 from .stages import stage_marks
 from .store import Run, RunError
 from .tasks import answer_logits, encode, make_dataset
@@ -35,7 +35,8 @@ class RunView:
         self.metrics, self.llc, self.circuits = self.run.metrics, self.run.table("llc"), self.run.table("circuits")
         self._metrics, self._llc = _table_index(self.metrics, "step"), _table_index(self.llc, "step")
         self._circuits = _table_index(self.circuits, "step")
-        self._sus = _table_index(self.run.table("susceptibility"), "step")
+        self.susceptibility = self.run.table("susceptibility")                 # llc-nb susceptibility's rows (may be empty)
+        self._sus = _table_index(self.susceptibility, "step")
         self.circuit_steps, self.arrays = self._circuit_arrays()
         self.notes = [n for n, ok in [(f"no LLC estimates: llc-nb llc {self.run.path}", len(self.llc)),
                                       (f"no circuit analysis: llc-nb analyze {self.run.path}", len(self.circuit_steps))] if not ok]
@@ -136,9 +137,8 @@ RunView.step_png = _step_png
 def _susceptibility_png(self: RunView, step: int) -> bytes | None:
     "The susceptibility panel at `step` (components × observables, a dot on each number's owning head), as PNG; None for a run without susceptibility.csv."
     if not self._sus: return None
-    table = self.run.table("susceptibility")
-    comps = sorted(table.component.unique(), key=lambda c: (c != FULL, c))
-    obs = sorted(table.observable.unique(), key=_observable_key)
+    table = self.susceptibility
+    comps, obs = susceptibility_axes(table)
     own = {}
     if step in self.circuit_steps:
         own = {f"outputs_{k}": self.heads[h] for k, h in enumerate(owners(self.arrays["copy_scores"][self.circuit_steps.index(step)]))}

@@ -43,7 +43,7 @@ def test_numbers_and_gaps_at_two_checkpoints(run_dir):
 
 def test_bad_observables_are_refused_before_sampling(run_dir):
     r = llc_nb("susceptibility", run_dir, "--observables", "numbers,colour", "--probe-lists", "512")
-    assert r.returncode == 2 and "observable 'colour': unknown; choose from numbers, contains, jump" in r.stderr
+    assert r.returncode == 2 and "observable 'colour': unknown; choose from gap, " in r.stderr and "or numbers, contains, jump" in r.stderr
     r = llc_nb("susceptibility", run_dir, "--observables", "numbers", "--probe-lists", "64")
     assert r.returncode == 2 and "fewer than a batch (llc.batch_size = 32)" in r.stderr
     r = llc_nb("susceptibility", run_dir, "--observables", "regions", "--probe-lists", "512")
