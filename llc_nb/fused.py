@@ -97,8 +97,12 @@ def _attend(q: Tensor, k: Tensor, v: Tensor, wo: Tensor, q_from: int) -> Tensor:
     C, H, B, Q, E = q.shape
     P = k.shape[3]
     causal = torch.arange(P, device=q.device)[None, :] > torch.arange(q_from, q_from + Q, device=q.device)[:, None]   # (Q, P): key after query
-    pattern = torch.matmul(q, k.transpose(-1, -2)).masked_fill(causal, float("-inf")).softmax(-1)
-    z = torch.matmul(pattern, v)                                                   # (C, H, B, Q, E)
+    if torch.compiler.is_compiling():         # inductor's fused loops beat 2·C·H·B tiny products (10 × 48 by 48 × 20)
+        pattern = (q[..., None, :] * k[..., None, :, :]).sum(-1).masked_fill(causal, float("-inf")).softmax(-1)
+        z = (pattern[..., None] * v[..., None, :, :]).sum(-2)                      # (C, H, B, Q, E)
+    else:
+        pattern = torch.matmul(q, k.transpose(-1, -2)).masked_fill(causal, float("-inf")).softmax(-1)
+        z = torch.matmul(pattern, v)
     return torch.matmul(z.view(C, H, B * Q, E), wo).sum(1).view(C, B, Q, -1)
 
 # %% ../nbs/05c_fused.ipynb #ae734b2c
@@ -107,13 +111,28 @@ def first_layer_tables(fm: FusedModel, p: dict[str, Tensor], n_pos: int) -> Tens
     W_E, W_pos = p["embed.W_E"], p["pos_embed.W_pos"][:, :n_pos]
     return (W_pos[:, :, None] + W_E[:, None]).flatten(1, 2)
 
+def _ln_tables(fm: FusedModel, p: dict[str, Tensor], l: int, w: Tensor, b: Tensor, n_pos: int, pos_from: int = 0,
+               scale: float = 1.0) -> Tensor:
+    "Head-major tables (C, H, (n_pos − pos_from)·V, E) of LN(W_pos[p] + W_E[t]) W + b for positions from `pos_from`, from V + P rows."
+    W_E, W_pos = p["embed.W_E"], p["pos_embed.W_pos"][:, :n_pos]
+    e, q = W_E - W_E.mean(-1, keepdim=True), W_pos - W_pos.mean(-1, keepdim=True)      # centred: LN's centring of e + q
+    var = ((e * e).sum(-1)[:, None] + 2 * q @ e.transpose(1, 2) + (q * q).sum(-1)[..., None]) / e.shape[-1]   # (C, P, V)
+    inv = (var[:, pos_from:] + fm.eps).rsqrt()
+    g, beta = p[f"blocks.{l}.ln1.w"], p[f"blocks.{l}.ln1.b"]
+    A = torch.matmul((e * g[:, None])[:, None], w)                                     # (C, H, V, E): the token's part
+    B = torch.matmul((q[:, pos_from:] * g[:, None])[:, None], w)                       # (C, H, P', E): the position's part
+    c = torch.matmul(beta[:, None, None], w)[:, :, 0] + b                              # (C, H, E)
+    tab = torch.addcmul(c[:, :, None, None], A[:, :, None] + B[:, :, :, None], inv[:, None, ..., None])
+    return tab.flatten(2, 3) if scale == 1.0 else tab.flatten(2, 3) * scale
+
 def _attn_from_table(fm, resid_tab, p, l, h_sl, ids, ids_q, q_from, n_pos):
     "Attention output of layer `l` (heads `h_sl`) whose input is a function of (position, token): via tables."
     a = lambda n: p[f"blocks.{l}.attn.{n}"][:, h_sl]
-    x = _ln(resid_tab, _cw(p[f"blocks.{l}.ln1.w"], resid_tab), _cw(p[f"blocks.{l}.ln1.b"], resid_tab), fm.eps) if fm.layernorm else resid_tab
-    V = resid_tab.shape[1] // n_pos
-    k, v = (_head_rows(_head_tables(x, a(f"W_{n}"), a(f"b_{n}")), ids) for n in "KV")
-    q = _head_rows(_head_tables(x[:, q_from * V:], a("W_Q"), a("b_Q"), 1 / math.sqrt(fm.d_head)), ids_q)
+    if fm.layernorm:                 # LN(e_t + q_p) W = ((ē_t + q̄_p) ⊙ g) W / σ_pt + β W: the projections of V + P rows, not P·V
+        table = lambda n, frm=0, scale=1.0: _ln_tables(fm, p, l, a(f"W_{n}"), a(f"b_{n}"), n_pos, frm, scale)
+    else: table = lambda n, frm=0, scale=1.0: _head_tables(resid_tab[:, frm * (resid_tab.shape[1] // n_pos):], a(f"W_{n}"), a(f"b_{n}"), scale)
+    k, v = (_head_rows(table(n), ids) for n in "KV")
+    q = _head_rows(table("Q", q_from, 1 / math.sqrt(fm.d_head)), ids_q)
     return _attend(q, k, v, a("W_O"), q_from)
 
 # %% ../nbs/05c_fused.ipynb #e87a0cee
@@ -174,6 +193,7 @@ class HeadConstants:
     ln_b: Tensor | None         # and shift
     W_U: Tensor                 # the unembedding
     b_U: Tensor                 # and its bias
+    emb: dict | None = None     # with LayerNorm: the embeddings and first LayerNorm (chain axis of 1), for `_ln_tables`
 
 # %% ../nbs/05c_fused.ipynb #2c341fda
 @torch.no_grad()
@@ -197,8 +217,9 @@ def head_constants(fm: FusedModel,                    # the architecture (one la
         rests.append(torch.stack([total[0] - hd[0] for hd in heads]))
     x_tab = _ln(tab, _cw(p["blocks.0.ln1.w"], tab), _cw(p["blocks.0.ln1.b"], tab), fm.eps) if fm.layernorm else tab
     ln = (model.ln_final.w.detach(), model.ln_final.b.detach()) if fm.layernorm else (None, None)
+    emb = {k: p[k] for k in ("embed.W_E", "pos_embed.W_pos", "blocks.0.ln1.w", "blocks.0.ln1.b")} if fm.layernorm else None
     return HeadConstants(x_tab, ids, torch.cat(rests, dim=1), tokens[:, fm.q0 + 1:], *ln,
-                         model.unembed.W_U.detach(), model.unembed.b_U.detach())
+                         model.unembed.W_U.detach(), model.unembed.b_U.detach(), emb)
 
 HEAD_PARAMS = ("W_Q", "W_K", "W_V", "W_O", "b_Q", "b_K", "b_V")
 
@@ -215,11 +236,13 @@ def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int], per_token: bo
     W_U, b_U = _fold_ln(hc.ln_w, hc.ln_b, hc.W_U, hc.b_U) if fm.layernorm else (hc.W_U, hc.b_U)
     P = hc.ids.shape[1]
     V = hc.x_tab.shape[1] // P
+    def table(w, n, frm=0, scale=1.0):
+        if hc.emb is not None: return _ln_tables(fm, hc.emb, 0, w[f"W_{n}"], w[f"b_{n}"], P, frm, scale)
+        return _head_tables(hc.x_tab[:, frm * V:].expand(w[f"W_{n}"].shape[0], -1, -1), w[f"W_{n}"], w[f"b_{n}"], scale)
     def loss_fn(w, idx):
         ids = hc.ids[idx]
-        x = hc.x_tab.expand(idx.shape[0], -1, -1)
-        k, v = (_head_rows(_head_tables(x, w[f"W_{n}"], w[f"b_{n}"]), ids) for n in "KV")
-        q = _head_rows(_head_tables(x[:, fm.q0 * V:], w["W_Q"], w["b_Q"], 1 / math.sqrt(fm.d_head)), ids[:, :, fm.q0:] - fm.q0 * V)
+        k, v = (_head_rows(table(w, n), ids) for n in "KV")
+        q = _head_rows(table(w, "Q", fm.q0, 1 / math.sqrt(fm.d_head)), ids[:, :, fm.q0:] - fm.q0 * V)
         resid = hc.rest[hsel[:, None], idx] + _attend(q, k, v, w["W_O"], fm.q0)
         y = _ln(resid, None, None, fm.eps) if fm.layernorm else resid
         return answer_ce(torch.addmm(b_U, y.reshape(-1, y.shape[-1]), W_U).view(*y.shape[:-1], -1), hc.targets[idx], per_token)

@@ -7,7 +7,7 @@ checks and a regime verdict, one `llc.csv` row per checkpoint and component."""
 __all__ = ['PRIOR_RATIO', 'BASIN_FRACTION', 'VERDICTS', 'LLCEstimate', 'diagnose', 'chance_loss', 'split_rhat',
            'effective_sample_size', 'regime_verdict', 'block_means', 'draw_start', 'estimate_from_traces',
            'estimate_from_arrays', 'stopping_rule', 'estimate_llc', 'estimate_step', 'estimate_checkpoint', 'llc_steps',
-           'llc_checkpoints', 'estimate_run', 'verdict_summary']
+           'llc_checkpoints', 'estimate_run', 'longest_first', 'verdict_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
 import math
@@ -344,33 +344,37 @@ def estimate_run(run: Run,                          # a trained run
                  s: LLCSettings | None = None,      # sampler settings (default: the run's [llc])
                  steps: list[int] | None = None,    # checkpoints (default: those `llc_checkpoints` picks)
                  progress: bool = True,             # one bar counting SGLD steps
-                 save: Callable[[list[dict]], object] | None = None,  # called with each checkpoint's rows as it finishes
+                 save: Callable[[list[dict]], object] | None = None,  # called with each job's rows as it finishes
                  ) -> pd.DataFrame:
     "LLC of every requested component at the `llc_checkpoints` of `run` (or at `steps`): the llc.csv rows, sorted."
     with torch_threads(run.settings.run.threads):
         return _estimate_run(run, s or run.settings.llc, steps, progress, save)
 
-def _steps_per_checkpoint(s: LLCSettings, comps: list[str]) -> int:
-    "SGLD steps of one checkpoint at most (adaptive stopping's cap where set)."
-    return sum(component_settings(s, c).max_steps or sgld_steps(component_settings(s, c)) for c, *_ in batch_groups(comps, s.backend))
+def _steps_per_group(s: LLCSettings, group: list[str]) -> int:
+    "SGLD steps of one batch of components at one checkpoint at most (adaptive stopping's cap where set)."
+    sc = component_settings(s, group[0])
+    return sc.max_steps or sgld_steps(sc)
+
+def longest_first(steps: list[int], groups: list[list[str]]) -> list[tuple[int, list[str]]]:
+    "The jobs (checkpoint, batch of components), latest checkpoint first and the whole model before the heads at each."
+    return [(st, g) for st in sorted(steps, reverse=True) for g in groups]
 
 def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
     if s.backend == "batched": engine_device(s)                # refuses llc.device = cuda without one, before any sampling
     steps = llc_checkpoints(run.usable_steps(), s) if steps is None else steps
-    per = _steps_per_checkpoint(s, comps)
-    bar = tqdm(total=len(steps) * per, desc=f"LLC {run.path.name} ({len(steps)} checkpoints)", unit="SGLD step",
-               disable=not progress)
-    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, [(st, comps) for st in steps], s.workers, bar.update)
+    groups = batch_groups(comps, s.backend)
+    bar = tqdm(total=len(steps) * sum(_steps_per_group(s, g) for g in groups), desc=f"LLC {run.path.name} ({len(steps)} checkpoints)",
+               unit="SGLD step", disable=not progress)
+    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, longest_first(steps, groups), s.workers, bar.update)
     rows = []
-    for (step, _), results in jobs:
+    for (step, group), results in jobs:
         for est, row in results:
             if est.warnings: tqdm.write(f"step {step} {row['component']} [{row['verdict']}]: " + "; ".join(est.warnings))
         if save is not None: save([row for _, row in results])
         rows += [row for _, row in results]
-        used = {r["component"]: r["sgld_steps"] for _, r in results}
-        bar.total -= per - sum(max(used[c] for c in g) for g in batch_groups(comps, s.backend))   # stopped early, skipped or cached
+        bar.total -= _steps_per_group(s, group) - max(r["sgld_steps"] for _, r in results)   # stopped early, skipped or cached
         bar.refresh()
     bar.close()
     return pd.DataFrame(rows).sort_values(["step", "component"]).reset_index(drop=True) if rows else pd.DataFrame()
