@@ -13,7 +13,7 @@ import torch
 from jaxtyping import Int
 from torch import Tensor
 
-from .tasks import ListError, ListTask, SortTask, make_sequences, sample_lists
+from .tasks import ListError, ListTask, SortTask, answer_logits, answer_targets, make_sequences
 
 # %% ../nbs/07d_adversarial.ipynb #290b4875
 def _sort_task(task: ListTask) -> None:
@@ -67,8 +67,8 @@ def list_failures(model,                               # a one-layer attention-o
     for a in lists.split(chunk):
         tok = make_sequences(task, a)
         logits, cache = model.run_with_cache(tok, names_filter="blocks.0.attn.hook_pattern")
-        pred = logits[:, L:-1].argmax(-1)                                  # (n, L): answer i predicted at position L + i
-        ans = tok[:, L + 1:]
+        pred = answer_logits(task, logits).argmax(-1)                      # (n, L): answer i predicted at position L + i
+        ans = answer_targets(task, tok)
         pat = cache["blocks.0.attn.hook_pattern"].mean(1)                  # (n, query, key), heads averaged
         n = len(a)
         rows = torch.arange(n)
