@@ -175,6 +175,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'llc_nb.llc.llc_checkpoints': ('llc.html#llc_checkpoints', 'llc_nb/llc.py'),
                             'llc_nb.llc.llc_steps': ('llc.html#llc_steps', 'llc_nb/llc.py'),
                             'llc_nb.llc.longest_first': ('llc.html#longest_first', 'llc_nb/llc.py'),
+                            'llc_nb.llc.mser_cut': ('llc.html#mser_cut', 'llc_nb/llc.py'),
                             'llc_nb.llc.regime_verdict': ('llc.html#regime_verdict', 'llc_nb/llc.py'),
                             'llc_nb.llc.split_rhat': ('llc.html#split_rhat', 'llc_nb/llc.py'),
                             'llc_nb.llc.stopping_rule': ('llc.html#stopping_rule', 'llc_nb/llc.py'),

@@ -5,7 +5,7 @@ checks and a regime verdict, one `llc.csv` row per checkpoint and component."""
 
 # %% auto #0
 __all__ = ['PRIOR_RATIO', 'BASIN_FRACTION', 'VERDICTS', 'LLCEstimate', 'diagnose', 'chance_loss', 'split_rhat',
-           'effective_sample_size', 'regime_verdict', 'block_means', 'draw_start', 'estimate_from_traces',
+           'effective_sample_size', 'regime_verdict', 'block_means', 'mser_cut', 'draw_start', 'estimate_from_traces',
            'estimate_from_arrays', 'stopping_rule', 'estimate_llc', 'estimate_step', 'estimate_checkpoint', 'llc_steps',
            'llc_checkpoints', 'estimate_run', 'longest_first', 'verdict_summary']
 
@@ -176,10 +176,31 @@ def block_means(draws: np.ndarray, block: int) -> np.ndarray:
     n = draws.shape[1] // block
     return draws[:, :n * block].reshape(draws.shape[0], n, block).mean(-1)
 
-def draw_start(n_steps: int, s: LLCSettings) -> int:
-    "Steps of a trace of `n_steps` that are burn-in: `burnin`, or with adaptive stopping the first half (at least `burnin`, at most all but `draws`)."
+def mser_cut(y: np.ndarray,   # a series (here the chains' mean of block means)
+             lo: int,         # the earliest cut allowed
+             hi: int,         # the latest cut allowed
+             ) -> int:
+    "MSER truncation (White 1997): the cut d in [lo, hi] that minimises Σ_{i≥d} (y_i − ȳ_d)² / (n − d)², the squared SE of the kept mean."
+    n, hi = len(y), min(hi, len(y) - 2)
+    if hi <= lo: return lo
+    tail = np.arange(n - 1, -1, -1) + 1.0                      # n − d kept values for each cut d
+    s1, s2 = np.cumsum(y[::-1])[::-1], np.cumsum((y * y)[::-1])[::-1]
+    score = (s2 - s1 * s1 / tail) / tail ** 2
+    return lo + int(np.argmin(score[lo:hi + 1]))
+
+def draw_start(trace: np.ndarray,                          # (chains, steps) the chains at γ
+               s: LLCSettings,                             # the settings they ran with
+               trace_half_gamma: np.ndarray | None = None  # the γ-ladder's chains at γ/2
+               ) -> int:
+    "Steps of `trace` that are burn-in: `burnin`, or with adaptive stopping the MSER cut (at least `burnin`, at most half the chain and all but `draws`)."
     if not s.max_steps: return s.burnin
-    return max(s.burnin, n_steps - max(s.draws, n_steps // 2))
+    n, b = trace.shape[1], s.rhat_block
+    latest = max(s.burnin, n - max(s.draws, n // 2))           # the half-chain rule
+    cuts = [s.burnin]
+    for t in (trace, trace_half_gamma):
+        ok = np.isfinite(t).all(axis=1) if t is not None else np.zeros(1, bool)
+        if ok.any(): cuts.append(mser_cut(block_means(t[ok], b).mean(0), -(-s.burnin // b), latest // b) * b)
+    return min(max(cuts), latest)
 
 def _per_chain(trace: np.ndarray, burnin: int, init_loss: float, n_beta: float) -> np.ndarray:
     "nβ (mean draw − init_loss) of each chain; NaN for a chain with a non-finite loss."
@@ -197,7 +218,7 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                          ) -> LLCEstimate:
     "The LLC estimate (burn-in and failed chains excluded), its diagnostics and verdict, from raw traces."
     if trace.shape[1] == 0: return _unsampled(trace, init_loss, s, grad)
-    start = draw_start(trace.shape[1], s)
+    start = draw_start(trace, s, trace_half_gamma)
     per_chain = _per_chain(trace, start, init_loss, s.n_beta)
     ok = np.isfinite(per_chain)
     n_ok = int(ok.sum())
