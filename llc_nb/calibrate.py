@@ -5,8 +5,9 @@ under changes of nβ, γ and ε, and the cheapest setting accepted everywhere.""
 
 # %% auto #0
 __all__ = ['SLOPE_MAX', 'HALVING_MAX', 'CAL_BATCH', 'CAL_KEYS', 'natural_n_beta', 'CalibrationGrid', 'default_grid',
-           'calibration_steps', 'recommend', 'calibrate', 'apply_recommendation', 'stored_traces',
-           'calibration_summary']
+           'calibration_steps', 'recommend', 'screened', 'calibrate', 'apply_recommendation', 'stored_traces',
+           'calibration_summary', 'certificate_steps', 'current_setting', 'candidate_settings', 'certify',
+           'mark_certified', 'apply_certified', 'certificate_summary']
 
 # %% ../nbs/06b_calibrate.ipynb #b2c9612d
 import math
@@ -17,10 +18,10 @@ import pandas as pd
 from tqdm.auto import tqdm
 
 from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, head_constants
-from .llc import chance_loss, estimate_from_arrays
+from .llc import chance_loss, estimate_from_arrays, estimate_step
 from .model import FULL, torch_threads
 from .sampling import (HEAD_KEYS, adapt_steps, chain_specs, component_settings, gradient_stats, llc_key, load_traces, run_jobs,
-                             save_traces, trace_arrays)
+                             save_traces, sgld_steps, trace_arrays)
 from .settings import LLCSettings
 from .sgld import run_chains
 from .store import Run, trace_path
@@ -153,25 +154,39 @@ def _neighbour_checks(t: pd.DataFrame) -> pd.DataFrame:
     return t
 
 # %% ../nbs/06b_calibrate.ipynb #163b55af
+_SETTING = ["sampler", "n_beta", "localization", "step_size_scale", "burnin", "draws"]
+
+def _scores(g: pd.DataFrame) -> pd.DataFrame:
+    "One row per setting of one kind of component's rows: checkpoints accepted, checks passed, cost, ranked best first."
+    n_ckpt = g[["component", "step"]].drop_duplicates().shape[0]
+    crit = ((g.n_beta_slope <= SLOPE_MAX).astype(int) + (g.localization_halved <= HALVING_MAX) + (g.step_size_halved <= HALVING_MAX)
+            + (g.verdict == "likelihood"))
+    score = g.assign(crit=crit).groupby(_SETTING).agg(n_acc=("accepted", "sum"), crit=("crit", "sum"), cost=("sgld_steps", "first")).reset_index()
+    score["everywhere"] = score.n_acc == n_ckpt
+    # accepted at every checkpoint first (cheapest, weakest γ, largest nβ and ε first), then by checks passed
+    return pd.concat([score[score.everywhere].sort_values(["cost", "localization", "n_beta", "step_size_scale"], ascending=[True, True, False, False]),
+                      score[~score.everywhere].sort_values(["n_acc", "crit", "cost"], ascending=[False, False, True])])
+
 def recommend(table: pd.DataFrame) -> pd.DataFrame:
     "Mark `accepted` cells and, per kind of component, the `recommended` setting of a calibration table."
     t = _neighbour_checks(table)
     t["component_kind"] = np.where(t.component == FULL, FULL, "head")
     t["recommended"], t["accepted_everywhere"] = False, False
-    setting = ["sampler", "n_beta", "localization", "step_size_scale", "burnin", "draws"]
     for kind, g in t.groupby("component_kind"):
-        n_ckpt = g[["component", "step"]].drop_duplicates().shape[0]
-        crit = ((g.n_beta_slope <= SLOPE_MAX).astype(int) + (g.localization_halved <= HALVING_MAX) + (g.step_size_halved <= HALVING_MAX)
-                + (g.verdict == "likelihood"))
-        score = g.assign(crit=crit).groupby(setting).agg(n_acc=("accepted", "sum"), crit=("crit", "sum"), cost=("sgld_steps", "first")).reset_index()
-        everywhere = score[score.n_acc == n_ckpt]
-        pick = (everywhere.sort_values(["cost", "localization", "n_beta", "step_size_scale"], ascending=[True, True, False, False]) if len(everywhere)
-                else score.sort_values(["n_acc", "crit", "cost"], ascending=[False, False, True]))
-        best = pick.iloc[0]
-        sel = (t.component_kind == kind) & (t[setting] == best[setting]).all(axis=1)
+        best = _scores(g).iloc[0]
+        sel = (t.component_kind == kind) & (t[_SETTING] == best[_SETTING]).all(axis=1)
         t.loc[sel, "recommended"] = True
-        t.loc[sel, "accepted_everywhere"] = bool(len(everywhere))
+        t.loc[sel, "accepted_everywhere"] = bool(best.everywhere)
     return t
+
+def screened(table: pd.DataFrame,  # a `recommend`ed screening table
+             kind: str,            # `full` or `head`
+             k: int                # how many
+             ) -> list[dict]:
+    "The `k` best settings of one kind of component in a screening table, ranked as `recommend` ranks them."
+    g = table[table.component_kind == kind]
+    return [dict(sampler=r.sampler, n_beta=float(r.n_beta), localization=float(r.localization), step_size=r.step_size_scale / r.n_beta)
+            for r in _scores(g).head(k).itertuples()] if len(g) else []
 
 # %% ../nbs/06b_calibrate.ipynb #d366cf2a
 def calibrate(run: Run,                               # a trained run
@@ -223,6 +238,100 @@ def calibration_summary(table: pd.DataFrame) -> str:
         verdicts = ", ".join(f"step {x.step}: {x.verdict}{'' if x.accepted else ' (rejected)'} λ̂={x.llc_mean:.0f}±{x.llc_se:.0f}"
                              for x in t.itertuples())
         status = "accepted at every checkpoint" if r.accepted_everywhere else "NOT accepted everywhere: best available"
-        lines.append(f"{kind:5s} recommended {r.sampler} ε={r.step_size:.3g} nβ={r.n_beta:.4g} γ={r.localization:g}, {r.burnin}+{r.draws} "
+        lines.append(f"{kind:5s} screen's best {r.sampler} ε={r.step_size:.3g} nβ={r.n_beta:.4g} γ={r.localization:g}, {r.burnin}+{r.draws} "
                      f"steps ({status}); {verdicts}")
+    return "\n".join(lines)
+
+# %% ../nbs/06b_calibrate.ipynb #3ce658a7
+def certificate_steps(run: Run) -> list[int]:
+    "At least four checkpoints: just after the loss drop, the heads' separation, the end of their split, and the last."
+    steps = run.usable_steps()
+    marks = {calibration_steps(run)[0], steps[-1]}
+    c = run.table("circuits")
+    whole = c[c.component == FULL].pivot_table(index="step", columns="metric", values="value") if len(c) else pd.DataFrame()
+    if "overlap" in whole and whole.overlap.notna().any():
+        ov = whole.overlap.dropna()
+        peak = ov.idxmax()
+        after = ov[ov.index > peak]
+        marks |= {int(after.index[after <= (ov[peak] + ov.iloc[-1]) / 2][0])} if len(after) else set()
+        if "splitting" in whole:
+            split = whole.index[(whole.splitting == 1) & (whole.index > peak)]
+            marks |= {int(split[0])} if len(split) else set()
+    marks = {m for m in marks if m in steps}
+    x = np.log1p(np.asarray(steps, dtype=np.float64))
+    while len(marks) < min(4, len(steps)):                     # fill the widest gap in log(1 + step)
+        m = np.log1p(sorted(marks))
+        i = int(np.argmax(np.diff(m))) if len(m) > 1 else 0
+        target = (m[i] + m[i + 1]) / 2 if len(m) > 1 else x.mean()
+        marks.add(min((s for s in steps if s not in marks), key=lambda s: abs(math.log1p(s) - target)))
+    return sorted(marks)
+
+# %% ../nbs/06b_calibrate.ipynb #4164eb57
+def current_setting(s: LLCSettings, kind: str) -> dict:
+    "The sampler setting `s` uses for a kind of component (`full` or `head`), as a candidate."
+    sc = component_settings(s, FULL if kind == FULL else "l0h0")
+    return dict(sampler=s.sampler, n_beta=sc.n_beta, localization=sc.localization, step_size=sc.step_size)
+
+def candidate_settings(s: LLCSettings, component: str, cand: dict) -> LLCSettings:
+    "`s` (its certificate: chains, γ-ladder, stopping) with a candidate's sampler, ε, nβ and γ for `component`."
+    return _with_sampler(replace(s, sampler=cand["sampler"]), component, cand["step_size"], cand["n_beta"], cand["localization"])
+
+def _certify_one(run, step, component, cand, s, data, progress):
+    "One certified estimate of `component` at `step` with a candidate setting: its llc.csv row."
+    return estimate_step(run, step, [component], candidate_settings(s, component, cand), data, progress)[0][1]
+
+# %% ../nbs/06b_calibrate.ipynb #b87d31e4
+def certify(run: Run,                            # a trained run
+            candidates: dict[str, list[dict]],   # kind (`full`, `head`) -> settings (sampler, n_beta, localization, step_size)
+            steps: list[int] | None = None,      # checkpoints (default: `certificate_steps`)
+            comps: tuple = (FULL, "l0h0"),       # components
+            s: LLCSettings | None = None,        # the certificate (default: the run's [llc])
+            progress: bool = True                # one bar counting SGLD steps
+            ) -> pd.DataFrame:
+    "Each candidate estimated with the full certificate at `steps`: llc.csv rows with `candidate`, `certified` and `recommended`."
+    s, steps = s or run.settings.llc, steps or certificate_steps(run)
+    kind = lambda c: FULL if c == FULL else "head"
+    candidates = {k: [c for i, c in enumerate(v) if c not in v[:i]] for k, v in candidates.items()}   # each once
+    cap = lambda c, cand: component_settings(candidate_settings(s, c, cand), c).max_steps or sgld_steps(component_settings(s, c))
+    jobs = [(st, c, cand) for st in sorted(steps, reverse=True) for c in comps for cand in candidates.get(kind(c), [])]
+    bar = tqdm(total=sum(cap(c, cand) for _, c, cand in jobs), desc=f"certify {run.path.name}", unit="SGLD step", disable=not progress)
+    rows = []
+    with torch_threads(run.settings.run.threads):
+        for (st, c, cand), row in run_jobs("llc_nb.calibrate._certify_one", run, s, jobs, s.workers, bar.update):
+            rows.append(dict(row, component_kind=kind(c), candidate=candidates[kind(c)].index(cand), sampler=cand["sampler"]))
+            bar.total -= cap(c, cand) - row["sgld_steps"]          # stopped early
+            bar.refresh()
+    bar.close()
+    return mark_certified(pd.DataFrame(rows))
+
+def mark_certified(t: pd.DataFrame) -> pd.DataFrame:
+    "`certified`: a candidate's estimates are `likelihood` everywhere; `recommended`: per kind, the cheapest certified candidate."
+    t = t.sort_values(["component_kind", "candidate", "component", "step"]).reset_index(drop=True)
+    per = t.groupby(["component_kind", "candidate"])
+    t["certified"] = per.verdict.transform(lambda v: bool((v == "likelihood").all()))
+    cost = per.sgld_steps.transform("sum")
+    t["recommended"] = False
+    for k, g in t[t.certified].groupby("component_kind"):
+        t.loc[(t.component_kind == k) & (t.candidate == g.loc[cost[g.index].idxmin(), "candidate"]), "recommended"] = True
+    return t
+
+# %% ../nbs/06b_calibrate.ipynb #7658ba00
+def apply_certified(s: LLCSettings, cert: pd.DataFrame) -> LLCSettings:
+    "`s` with the certified recommendation of each kind of component (a kind with none keeps its setting)."
+    for kind, g in cert[cert.recommended].groupby("component_kind"):
+        r = g.iloc[0]
+        s = _with_sampler(replace(s, sampler=r.sampler), FULL if kind == FULL else "head", float(r.step_size), float(r.n_beta),
+                          float(r.localization))
+    return s
+
+def certificate_summary(cert: pd.DataFrame) -> str:
+    "Per kind of component and candidate: its setting, certified or not, and its verdict at each checkpoint."
+    lines = []
+    for (kind, i), g in cert.groupby(["component_kind", "candidate"]):
+        r = g.iloc[0]
+        status = "RECOMMENDED (certified)" if r.recommended else "certified" if r.certified else "not certified"
+        verdicts = ", ".join(f"{x.component}@{x.step}: {x.verdict} {x.llc_mean:.0f}" + (f" (γ/2 moves it {x.gamma_change:.0%})" if np.isfinite(x.gamma_change) else "")
+                             for x in g.itertuples())
+        lines.append(f"{kind:5s} candidate {i}: {r.sampler} ε={r.step_size:.3g} nβ={r.n_beta:.4g} γ={r.localization:g}: {status}; {verdicts}")
+    if not cert.recommended.any(): lines.append("no candidate is certified at every checkpoint: nothing is recommended")
     return "\n".join(lines)

@@ -157,7 +157,7 @@ def llc(run: RunDir,                   # run directory
 
 # %% ../nbs/09_cli.ipynb #9b730517
 def calibrate(run: RunDir,             # run directory
-              steps: Steps = None,     # checkpoints (default: early after the loss drop, middle, last)
+              steps: Steps = None,     # checkpoints (default: the grid at early, middle, last; the certificate at four: after the loss drop, the heads' separation, the end of the split, last)
               components: str = "full,l0h0",  # components to calibrate; a head's recommendation is written for all heads
               samplers: str = None,    # samplers, comma-separated (default: the shipped grid's, rmsprop_sgld,sgld)
               n_beta: Numbers = None,  # inverse temperatures nβ (default: the shipped grid's, from the training set's size)
@@ -167,11 +167,13 @@ def calibrate(run: RunDir,             # run directory
               burnin: int = None,      # burn-in steps per chain (default: the shipped grid's)
               draws: int = None,       # draws per chain after burn-in (default: the shipped grid's)
               set: LLCSets = None,     # other [llc] settings, e.g. --set llc.batch_size=128
-              write: bool = False,     # write the recommended settings into RUN/settings.ini [llc]
+              certify: int = 2,        # the grid's best settings per kind of component that must pass the certificate, besides the run's own
+              no_screen: bool = False, # skip the grid: certify the run's own setting only
+              write: bool = False,     # write the certified recommendation into RUN/settings.ini [llc] (nothing certified: nothing changes)
               no_progress: bool = False,  # no progress bars
              ) -> int:
-    "Map the LLC sampler's regime on a grid (samplers × nβ × γ × ε) at a few checkpoints; calibration.csv, calibration.png and a recommendation."
-    from llc_nb.calibrate import calibration_summary
+    "Map the LLC sampler's regime on a grid (samplers × nβ × γ × ε), then certify the best settings at four checkpoints; calibration.csv, .png, calibration_certified.csv."
+    from llc_nb.calibrate import calibration_summary, certificate_summary
     from llc_nb.model import components as expand
     r = _trained(run)
     s = _llc_settings(r, (set or []) + [f"llc.components={components}"])       # checks the names too
@@ -179,10 +181,15 @@ def calibrate(run: RunDir,             # run directory
                                      _numbers("--n-beta", n_beta), _numbers("--localization", localization),
                                      _numbers("--step-size-scale", step_size_scale), chains, burnin, draws)
     comps = expand(s.llc.components, r.config["n_layers"], r.config["n_heads"])
-    table = pipeline.calibrate_step(r, _numbers("--steps", steps, int), comps, grid, s.llc, write, not no_progress)
-    print(calibration_summary(table))
-    print(f"table: {r.path/'calibration.csv'}; regime map: {r.path/'calibration.png'}"
-          + (f"; the recommendation is in {r.path/'settings.ini'} [llc]" if write else ""))
+    if certify < 0: raise SettingsError(f"--certify: must be >= 0, got {certify}")
+    table, cert = pipeline.calibrate_step(r, _numbers("--steps", steps, int), comps, grid, s.llc, write, not no_progress, certify,
+                                          not no_screen)
+    if len(table): print(calibration_summary(table))
+    print(certificate_summary(cert))
+    print((f"regime map: {r.path/'calibration.csv'}, {r.path/'calibration.png'}; " if len(table) else "")
+          + f"certificate: {r.path/'calibration_certified.csv'}"
+          + (f"; {r.path/'settings.ini'} [llc] now holds the certified setting" if write and cert.recommended.any() else
+             "; settings.ini unchanged (nothing certified)" if write else ""))
     return _status(r)
 
 def susceptibility(run: RunDir,               # run directory

@@ -235,21 +235,32 @@ def calibration_grid(n_train: int,                       # training lists of the
 
 # %% ../nbs/08b_pipeline.ipynb #778647d5
 def calibrate_step(run: Run,                          # a trained run
-                   steps: list[int] | None = None,    # checkpoints (default: early after the loss drop, middle, last)
+                   steps: list[int] | None = None,    # checkpoints (default: the screen's early, middle, last; the certificate's four)
                    comps: Iterable[str] = ("full", "l0h0"),  # components to calibrate
                    grid=None,                         # a CalibrationGrid (default: the shipped grid, `calibration_grid`)
-                   s: LLCSettings | None = None,      # the other [llc] settings (default: the run's)
-                   write: bool = False,               # put the recommendation into RUN/settings.ini [llc]
+                   s: LLCSettings | None = None,      # the other [llc] settings, the certificate's included (default: the run's)
+                   write: bool = False,               # put the certified recommendation into RUN/settings.ini [llc]
                    progress: bool = True,
-                  ) -> pd.DataFrame:
-    "The sampler's regime map: calibration.csv and calibration.png, and with `write` the recommendation in settings.ini."
-    from llc_nb.calibrate import apply_recommendation, calibrate
+                   certify: int = 2,                  # the screen's best settings per kind to certify besides the run's own (0: none)
+                   screen: bool = True,               # run the grid (False: certify the run's own setting only)
+                  ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    "The regime map (calibration.csv, .png) and the certificate (calibration_certified.csv); `write` applies a certified setting."
+    from llc_nb.calibrate import apply_certified, calibrate, certify as certify_, current_setting, screened
+    from llc_nb.model import FULL
     from llc_nb.plots import plot_regime_map
-    table, _ = calibrate(run, None if steps is None else checked_steps(run, steps), tuple(comps), grid, s, progress=progress)
-    run.write_table("calibration", table)
-    run.save_figure("calibration", plot_regime_map(table, f"{run.path.name}: regime map"))
-    if write: run.write_settings(dataclasses.replace(run.settings, llc=apply_recommendation(run.settings.llc, table)))
-    return table
+    s, comps = s or run.settings.llc, tuple(comps)
+    steps = None if steps is None else checked_steps(run, steps)
+    table = pd.DataFrame()
+    if screen:
+        table, _ = calibrate(run, steps, comps, grid, s, progress=progress)
+        run.write_table("calibration", table)
+        run.save_figure("calibration", plot_regime_map(table, f"{run.path.name}: regime map"))
+    kinds = {FULL if c == FULL else "head" for c in comps}
+    cands = {k: [current_setting(s, k)] + (screened(table, k, certify) if screen else []) for k in kinds}
+    cert = certify_(run, cands, steps, comps, s, progress)
+    run.write_table("calibration_certified", cert)
+    if write: run.write_settings(dataclasses.replace(run.settings, llc=apply_certified(run.settings.llc, cert)))
+    return table, cert
 
 # %% ../nbs/08b_pipeline.ipynb #3240803a
 def refined_step(run: Run,                          # a trained run

@@ -67,20 +67,30 @@ def test_diverging_sampler_is_reported_as_failed_chains(run_dir, tmp_path):
 
 
 def test_calibrate_writes_table_figure_and_settings(run_dir):
+    "The grid screens, the certificate decides: only a setting certified at every checkpoint is written."
+    from llc_nb.store import Run
+    before = Run(run_dir).settings.llc
     r = llc_nb("calibrate", run_dir, "--components", "full", "--steps", "10,20", "--samplers", "sgld", "--step-size-scale", "1e-3",
-               "--n-beta", "5,10", "--localization", "50,100", "--chains", "2", "--burnin", "5", "--draws", "10",
-               "--write", "--no-progress")
+               "--n-beta", "5,10", "--localization", "50,100", "--chains", "2", "--burnin", "5", "--draws", "10", "--certify", "1",
+               "--set", "llc.max_steps=105", "--set", "llc.block=40", "--write", "--no-progress")
     assert r.returncode == 0, r.stderr
     tab = pd.read_csv(run_dir/"calibration.csv")
     assert len(tab) == 2 * 2 * 2 * 2 * 2 and set(tab.component) == {"full"} and set(tab.step) == {10, 20}
     assert {"verdict", "n_beta_slope", "localization_halved", "step_size_halved", "accepted", "recommended"} <= set(tab.columns)
     assert (run_dir/"calibration.png").stat().st_size > 10_000
-    rec = tab[tab.recommended]
-    assert len(rec) == 2 and rec[["n_beta", "localization", "step_size"]].drop_duplicates().shape[0] == 1   # one setting, both steps
-    from llc_nb.store import Run
+    assert "full  screen's best sgld" in r.stdout
+    cert = pd.read_csv(run_dir/"calibration_certified.csv")
+    assert set(cert.step) == {10, 20} and set(cert.candidate) == {0, 1}          # the run's own setting and the screen's best
+    screen_best = tab[tab.recommended].iloc[0]
+    assert cert[cert.candidate == 1].n_beta.iloc[0] == screen_best.n_beta
+    for _, g in cert.groupby("candidate"):
+        assert g.certified.all() == (g.verdict == "likelihood").all()
     s = Run(run_dir).settings.llc
-    assert (s.step_size, s.n_beta, s.localization) == tuple(rec.iloc[0][["step_size", "n_beta", "localization"]])
-    assert "full  recommended sgld" in r.stdout
+    if cert.recommended.any():
+        rec = cert[cert.recommended].iloc[0]
+        assert (s.step_size, s.n_beta, s.localization) == (rec.step_size, rec.n_beta, rec.localization)
+    else:
+        assert s == before and "nothing is recommended" in r.stdout and "settings.ini unchanged" in r.stdout
 
 
 def test_calibrate_bad_input(run_dir):
@@ -92,6 +102,8 @@ def test_calibrate_bad_input(run_dir):
     assert r.returncode == 1 and "no checkpoint at step(s) [9]" in r.stderr
     r = llc_nb("calibrate", run_dir, "--components", "full,l0h7")
     assert r.returncode == 2 and "l0h7 does not exist" in r.stderr
+    r = llc_nb("calibrate", run_dir, "--certify", "-1")
+    assert r.returncode == 2 and "--certify: must be >= 0" in r.stderr
 
 
 def test_llc_on_subsets_writes_the_refined_table(run_dir):
