@@ -183,10 +183,12 @@ def screened(table: pd.DataFrame,  # a `recommend`ed screening table
              kind: str,            # `full` or `head`
              k: int                # how many
              ) -> list[dict]:
-    "The `k` best settings of one kind of component in a screening table, ranked as `recommend` ranks them."
-    g = table[table.component_kind == kind]
-    return [dict(sampler=r.sampler, n_beta=float(r.n_beta), localization=float(r.localization), step_size=r.step_size_scale / r.n_beta)
-            for r in _scores(g).head(k).itertuples()] if len(g) else []
+    "The `k` best distinct settings of one kind of component in a screening table (either reading length), ranked as `recommend` ranks them."
+    g, out = table[table.component_kind == kind], []
+    for r in (_scores(g).itertuples() if len(g) else []):
+        cand = dict(sampler=r.sampler, n_beta=float(r.n_beta), localization=float(r.localization), step_size=r.step_size_scale / r.n_beta)
+        if cand not in out: out.append(cand)
+    return out[:k]
 
 # %% ../nbs/06b_calibrate.ipynb #d366cf2a
 def calibrate(run: Run,                               # a trained run
