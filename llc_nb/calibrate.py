@@ -321,9 +321,7 @@ def mark_certified(t: pd.DataFrame) -> pd.DataFrame:
 def apply_certified(s: LLCSettings, cert: pd.DataFrame) -> LLCSettings:
     "`s` with the certified recommendation of each kind of component (a kind with none keeps its setting)."
     for kind, g in cert[cert.recommended].groupby("component_kind"):
-        r = g.iloc[0]
-        s = _with_sampler(replace(s, sampler=r.sampler), FULL if kind == FULL else "head", float(r.step_size), float(r.n_beta),
-                          float(r.localization))
+        s = candidate_settings(s, kind, g.iloc[0][["sampler", "step_size", "n_beta", "localization"]].to_dict())
     return s
 
 def certificate_summary(cert: pd.DataFrame) -> str:
