@@ -4,7 +4,7 @@
 
 # %% auto #0
 __all__ = ['critical_points', 'loss_plateaus', 'stages', 'stage_marks', 'specialization_change', 'llc_changes',
-           'describe_changes']
+           'describe_changes', 'estimate_error', 'window_ends', 'certified_change', 'pooled_change']
 
 # %% ../nbs/07b_stages.ipynb #9509342d
 import numpy as np
@@ -136,3 +136,50 @@ def describe_changes(changes: pd.DataFrame, z: float = 2.0) -> dict:
     text = lambda r: f"{r.frm:.0f}→{r.to:.0f}: {r.change:+.0f} (z {r.z:+.1f})"
     return dict(n=len(changes), falls=int((changes.z < -z).sum()), rises=int((changes.z > z).sum()),
                 biggest_fall=text(lo) if lo.z < 0 else "", biggest_rise=text(hi) if hi.z > 0 else "")
+
+# %% ../nbs/07b_stages.ipynb #b3e7edd3
+def estimate_error(row) -> float:
+    "An estimate's error: its chains' standard error and the γ-ladder's systematic |λ̂(γ/2) − λ̂(γ)|, in quadrature."
+    return float(np.hypot(row.llc_se, row.llc_sys))
+
+def _certified_steps(llc: pd.DataFrame, component: str = FULL) -> np.ndarray:
+    return np.sort(llc.step[(llc.component == component) & (llc.verdict == "likelihood")].unique())
+
+def window_ends(llc: pd.DataFrame,          # a 2-head run's llc.csv (with verdicts)
+                circuits: pd.DataFrame,     # its circuits.csv
+                window_end: int,            # the last step of the window of specialisation (its dense checkpoints)
+                component: str = FULL,
+               ) -> dict:
+    "The pre-registered ends: overlap peak, split, the first certified estimates at or after each (a, b), the start of the later window (c) and the last estimate."
+    whole = circuits[circuits.component == FULL].pivot(index="step", columns="metric", values="value")
+    if "overlap" not in whole or whole.overlap.isna().all(): raise ValueError("window_ends needs a run with two or more heads (no overlap in circuits)")
+    peak = int(whole.overlap.idxmax())
+    split = whole.index[(whole.splitting == 1) & (whole.index > peak)]
+    split = int(split[0]) if len(split) else None
+    ok = _certified_steps(llc, component)
+    first = lambda s: int(ok[ok >= s][0]) if s is not None and (ok >= s).any() else None
+    a, b = first(peak), first(split)
+    window = a is not None and b is not None and a < b <= window_end
+    last = int(llc.step[llc.component == component].max())
+    return dict(peak=peak, split=split, a=a if window else None, b=b if window else None, c=b, last=last)
+
+def certified_change(llc: pd.DataFrame, frm: int | None, to: int | None, component: str = FULL) -> dict:
+    "λ̂(to) − λ̂(frm) of `component` when both are certified, with its error (`estimate_error`) and z; else NaN and what blocks it."
+    out = dict(frm=frm, to=to, change=np.nan, err=np.nan, z=np.nan, blocked="")
+    if frm is None or to is None or not frm < to: return {**out, "blocked": "no window"}
+    l = llc[llc.component == component].set_index("step")
+    if bad := [f"{s}: {l.verdict[s] if s in l.index else 'not estimated'}" for s in (frm, to)
+               if s not in l.index or l.verdict[s] != "likelihood"]:
+        return {**out, "blocked": ", ".join(bad)}
+    change, err = l.llc_mean[to] - l.llc_mean[frm], float(np.hypot(estimate_error(l.loc[frm]), estimate_error(l.loc[to])))
+    return {**out, "change": change, "err": err, "z": change / err}
+
+def pooled_change(changes, errs, z: float = 2.0) -> dict:
+    "Mean of the seeds' measured changes, its error sqrt(Σe²/n² + s²/n), and the verdict: falls, rises, no change beyond 2 errors, not measured."
+    c, e = np.asarray(changes, float), np.asarray(errs, float)
+    ok = np.isfinite(c) & np.isfinite(e); c, e = c[ok], e[ok]; n = len(c)
+    if not n: return dict(n=0, mean=np.nan, err=np.nan, verdict="not measured")
+    mean = c.mean()
+    err = float(np.sqrt((e ** 2).sum() / n ** 2 + (c.var(ddof=1) / n if n > 1 else 0.0)))
+    verdict = "falls" if mean + z * err < 0 else "rises" if mean - z * err > 0 else f"no change beyond {z:g} errors"
+    return dict(n=n, mean=mean, err=err, verdict=verdict)
