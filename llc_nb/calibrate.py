@@ -5,7 +5,7 @@ under changes of nβ, γ and ε, and the cheapest setting accepted everywhere.""
 
 # %% auto #0
 __all__ = ['SLOPE_MAX', 'HALVING_MAX', 'CAL_BATCH', 'CAL_KEYS', 'natural_n_beta', 'CalibrationGrid', 'default_grid',
-           'calibration_steps', 'recommend', 'screened', 'calibrate', 'apply_recommendation', 'stored_traces',
+           'calibration_steps', 'component_kind', 'recommend', 'screened', 'calibrate', 'stored_traces',
            'calibration_summary', 'certificate_steps', 'current_setting', 'candidate_settings', 'certify',
            'mark_certified', 'apply_certified', 'certificate_summary']
 
@@ -78,6 +78,10 @@ def _cell_settings(s: LLCSettings, component: str, cell: dict, grid: Calibration
                 gamma_ladder=False, max_steps=0,   # the grid halves γ itself (`localization_halved`), at fixed length
                 objective="loss")                  # and samples the task loss
     return _with_sampler(s, component, cell["step_size"], cell["n_beta"], cell["localization"])
+
+def component_kind(component: str) -> str:
+    "The kind of component a setting is calibrated for: the whole model (`full`) or a head (`head`)."
+    return FULL if component == FULL else "head"
 
 def _with_sampler(s: LLCSettings, component: str, step_size: float, n_beta: float, localization: float) -> LLCSettings:
     "`s` with ε, nβ, γ set for `component` (the head_* fields for a head)."
@@ -170,7 +174,7 @@ def _scores(g: pd.DataFrame) -> pd.DataFrame:
 def recommend(table: pd.DataFrame) -> pd.DataFrame:
     "Mark `accepted` cells and, per kind of component, the `recommended` setting of a calibration table."
     t = _neighbour_checks(table)
-    t["component_kind"] = np.where(t.component == FULL, FULL, "head")
+    t["component_kind"] = t.component.map(component_kind)
     t["recommended"], t["accepted_everywhere"] = False, False
     for kind, g in t.groupby("component_kind"):
         best = _scores(g).iloc[0]
@@ -212,15 +216,6 @@ def calibrate(run: Run,                               # a trained run
     rows = [r for st, c, _ in jobs for r in results[st, c][0]]
     traces = [t for st, c, _ in jobs for t in results[st, c][1]]
     return recommend(pd.DataFrame(rows)), dict(enumerate(traces))
-
-# %% ../nbs/06b_calibrate.ipynb #2f5ea6a5
-def apply_recommendation(s: LLCSettings, table: pd.DataFrame) -> LLCSettings:
-    "`s` with the recommended ε, nβ, γ of each calibrated kind; the sampler is the whole model's, the length the longest."
-    rec = table[table.recommended].groupby("component_kind").first()
-    for kind, r in rec.iterrows():
-        s = _with_sampler(s, FULL if kind == FULL else "head", float(r.step_size), float(r.n_beta), float(r.localization))
-    first = rec.loc[FULL] if FULL in rec.index else rec.iloc[0]
-    return replace(s, sampler=first.sampler, burnin=int(rec.burnin.max()), draws=int(rec.draws.max()))
 
 # %% ../nbs/06b_calibrate.ipynb #f4c0c5f7
 def stored_traces(run: Run, table: pd.DataFrame) -> dict:
@@ -292,15 +287,14 @@ def certify(run: Run,                            # a trained run
             ) -> pd.DataFrame:
     "Each candidate estimated with the full certificate at `steps`: llc.csv rows with `candidate`, `certified` and `recommended`."
     s, steps = s or run.settings.llc, steps or certificate_steps(run)
-    kind = lambda c: FULL if c == FULL else "head"
     candidates = {k: [c for i, c in enumerate(v) if c not in v[:i]] for k, v in candidates.items()}   # each once
     cap = lambda c, cand: component_settings(candidate_settings(s, c, cand), c).max_steps or sgld_steps(component_settings(s, c))
-    jobs = [(st, c, cand) for st in sorted(steps, reverse=True) for c in comps for cand in candidates.get(kind(c), [])]
+    jobs = [(st, c, cand) for st in sorted(steps, reverse=True) for c in comps for cand in candidates.get(component_kind(c), [])]
     bar = tqdm(total=sum(cap(c, cand) for _, c, cand in jobs), desc=f"certify {run.path.name}", unit="SGLD step", disable=not progress)
     rows = []
     with torch_threads(run.settings.run.threads):
         for (st, c, cand), row in run_jobs("llc_nb.calibrate._certify_one", run, s, jobs, s.workers, bar.update):
-            rows.append(dict(row, component_kind=kind(c), candidate=candidates[kind(c)].index(cand), sampler=cand["sampler"]))
+            rows.append(dict(row, component_kind=component_kind(c), candidate=candidates[component_kind(c)].index(cand), sampler=cand["sampler"]))
             bar.total -= cap(c, cand) - row["sgld_steps"]          # stopped early
             bar.refresh()
     bar.close()

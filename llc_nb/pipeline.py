@@ -245,7 +245,7 @@ def calibrate_step(run: Run,                          # a trained run
                    screen: bool = True,               # run the grid (False: certify the run's own setting only)
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The regime map (calibration.csv, .png) and the certificate (calibration_certified.csv); `write` applies a certified setting."
-    from llc_nb.calibrate import apply_certified, calibrate, certify as certify_, current_setting, screened
+    from llc_nb.calibrate import apply_certified, calibrate, certify as certify_, component_kind, current_setting, screened
     from llc_nb.model import FULL
     from llc_nb.plots import plot_regime_map
     s, comps = s or run.settings.llc, tuple(comps)
@@ -255,7 +255,7 @@ def calibrate_step(run: Run,                          # a trained run
         table, _ = calibrate(run, steps, comps, grid, s, progress=progress)
         run.write_table("calibration", table)
         run.save_figure("calibration", plot_regime_map(table, f"{run.path.name}: regime map"))
-    kinds = {FULL if c == FULL else "head" for c in comps}
+    kinds = {component_kind(c) for c in comps}
     cands = {k: [current_setting(s, k)] + (screened(table, k, certify) if screen else []) for k in kinds}
     cert = certify_(run, cands, steps, comps, s, progress)
     run.write_table("calibration_certified", cert)
