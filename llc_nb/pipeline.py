@@ -246,7 +246,6 @@ def calibrate_step(run: Run,                          # a trained run
                   ) -> tuple[pd.DataFrame, pd.DataFrame]:
     "The regime map (calibration.csv, .png) and the certificate (calibration_certified.csv); `write` applies a certified setting."
     from llc_nb.calibrate import apply_certified, calibrate, certify as certify_, component_kind, current_setting, screened
-    from llc_nb.model import FULL
     from llc_nb.plots import plot_regime_map
     s, comps = s or run.settings.llc, tuple(comps)
     steps = None if steps is None else checked_steps(run, steps)
