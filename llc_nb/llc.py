@@ -6,8 +6,8 @@ checks and a regime verdict, one `llc.csv` row per checkpoint and component."""
 # %% auto #0
 __all__ = ['PRIOR_RATIO', 'BASIN_FRACTION', 'VERDICTS', 'LLCEstimate', 'diagnose', 'chance_loss', 'split_rhat',
            'effective_sample_size', 'regime_verdict', 'block_means', 'mser_cut', 'draw_start', 'estimate_from_traces',
-           'estimate_from_arrays', 'stopping_rule', 'estimate_llc', 'estimate_step', 'estimate_checkpoint', 'llc_steps',
-           'llc_checkpoints', 'estimate_run', 'longest_first', 'verdict_summary']
+           'estimate_from_arrays', 'held_by_gamma', 'stopping_rule', 'estimate_llc', 'estimate_step',
+           'estimate_checkpoint', 'llc_steps', 'llc_checkpoints', 'estimate_run', 'longest_first', 'verdict_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
 import math
@@ -276,6 +276,10 @@ def estimate_from_arrays(arrays: dict,                      # `sampling.trace_ar
                                 arrays.get("trace_half_gamma"), grad)
 
 # %% ../nbs/06_llc.ipynb #7ca9a49d
+def held_by_gamma(est: LLCEstimate, s: LLCSettings) -> bool:
+    "Whether halving γ moves the estimate by more than `stop_gamma_change` on a ladder whose γ/2 chains relax no faster (`ladder_step` ≤ 1)."
+    return bool(s.gamma_ladder and s.stop_gamma_change and s.ladder_step <= 1 and est.gamma_change > s.stop_gamma_change)
+
 def stopping_rule(s: LLCSettings,                    # the settings (a head's are resolved per component)
                   chance_loss: float | None = None   # the loss at chance (None: no check for leaving the basin)
                   ) -> Callable[[str, dict], bool]:
@@ -291,7 +295,7 @@ def stopping_rule(s: LLCSettings,                    # the settings (a head's ar
         tol = np.maximum(sc.max_block_change * np.abs(now), 2 * est.llc_se)
         steady = bool(np.all(np.isnan(now) | (np.abs(now - prev) <= tol)))
         mixed = est.rhat < sc.max_rhat and est.ess >= sc.min_ess and (not sc.gamma_ladder or est.rhat_half_gamma < sc.max_rhat)
-        return steady and mixed
+        return steady and (mixed or held_by_gamma(est, sc))
     return done
 
 # %% ../nbs/06_llc.ipynb #41a39e01
@@ -366,10 +370,12 @@ def estimate_run(run: Run,                          # a trained run
                  steps: list[int] | None = None,    # checkpoints (default: those `llc_checkpoints` picks)
                  progress: bool = True,             # one bar counting SGLD steps
                  save: Callable[[list[dict]], object] | None = None,  # called with each job's rows as it finishes
+                 ready: Callable[[int], bool | None] | None = None,   # whether a checkpoint may be estimated now (None: never)
+                 limit: Callable[[], int] | None = None,               # worker processes that may run at once now (default all)
                  ) -> pd.DataFrame:
     "LLC of every requested component at the `llc_checkpoints` of `run` (or at `steps`): the llc.csv rows, sorted."
     with torch_threads(run.settings.run.threads):
-        return _estimate_run(run, s or run.settings.llc, steps, progress, save)
+        return _estimate_run(run, s or run.settings.llc, steps, progress, save, ready, limit)
 
 def _steps_per_group(s: LLCSettings, group: list[str]) -> int:
     "SGLD steps of one batch of components at one checkpoint at most (adaptive stopping's cap where set)."
@@ -380,7 +386,7 @@ def longest_first(steps: list[int], groups: list[list[str]]) -> list[tuple[int, 
     "The jobs (checkpoint, batch of components), latest checkpoint first and the whole model before the heads at each."
     return [(st, g) for st in sorted(steps, reverse=True) for g in groups]
 
-def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save) -> pd.DataFrame:
+def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save, ready=None, limit=None) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
     if s.backend == "batched": engine_device(s)                # refuses llc.device = cuda without one, before any sampling
@@ -388,7 +394,8 @@ def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save) -> pd.D
     groups = batch_groups(comps, s.backend)
     bar = tqdm(total=len(steps) * sum(_steps_per_group(s, g) for g in groups), desc=f"LLC {run.path.name} ({len(steps)} checkpoints)",
                unit="SGLD step", disable=not progress)
-    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, longest_first(steps, groups), s.workers, bar.update)
+    jobs = run_jobs("llc_nb.llc.estimate_step", run, s, longest_first(steps, groups), s.workers, bar.update,
+                    ready and (lambda a: ready(a[0])), limit)
     rows = []
     for (step, group), results in jobs:
         for est, row in results:

@@ -4,12 +4,12 @@
 
 # %% auto #0
 __all__ = ['settings_diff', 'train_step', 'checked_steps', 'circuits_step', 'analyze_step', 'circuits_summary', 'llc_step',
-           'llc_figure', 'llc_summary', 'report_step', 'run', 'calibration_grid', 'calibrate_step', 'refined_step',
-           'refined_summary', 'susceptibility_observables', 'susceptibility_step', 'probe_step', 'genre_run',
-           'genre_study', 'animate_step', 'info_step']
+           'llc_figure', 'llc_summary', 'report_step', 'LLCAlongside', 'run', 'calibration_grid', 'calibrate_step',
+           'refined_step', 'refined_summary', 'susceptibility_observables', 'susceptibility_step', 'probe_step',
+           'genre_run', 'genre_study', 'animate_step', 'info_step']
 
 # %% ../nbs/08b_pipeline.ipynb #cb440606
-import dataclasses, sys, time
+import dataclasses, sys, threading, time
 from pathlib import Path
 from typing import Iterable
 
@@ -166,6 +166,55 @@ def report_step(run: Run,                          # a run (circuits and LLC are
     html = report_html(run, None if steps is None else good)
     return run.save_text("report.html", html) if path is None else atomic_write_text(Path(path), html)
 
+# %% ../nbs/08b_pipeline.ipynb #f1a7c2d9
+class LLCAlongside:
+    "The LLC of a run that is being trained: a thread starts each estimate in a worker process once its checkpoint exists."
+    def __init__(self, s: Settings,            # the experiment about to be trained
+                 out: Path,                    # its (new) run directory
+                 progress: bool = True):       # the LLC's progress bar
+        from llc_nb.llc import llc_checkpoints
+        from llc_nb.train import schedule
+        self.s, self.out, self.progress = s, Path(out), progress
+        self.steps = llc_checkpoints(schedule(s.train), s.llc)    # known before training
+        self.training, self.busy, self.stopped = True, 1, False   # the main process holds a core while it trains and measures circuits
+        self.table, self.error, self.t0 = None, None, time.perf_counter()
+        self.thread = threading.Thread(target=self._estimate, name="llc-alongside", daemon=True)
+        self.thread.start()
+
+    def _ready(self, step: int) -> bool | None:
+        "Whether `step`'s estimate may start: its checkpoint is written (None once it never will be)."
+        if self.stopped: return None
+        if (self.out/"checkpoints"/f"step_{step:08d}.safetensors").is_file(): return True
+        return False if self.training else None
+
+    def _estimate(self):
+        from llc_nb.llc import estimate_run
+        try:
+            while not (self.out/"settings.ini").is_file():          # training creates the run directory
+                if not self.training: return
+                time.sleep(0.2)
+            run = Run(self.out)
+            save = lambda rows: run.upsert_table("llc", rows, ["step", "component"])
+            self.table = estimate_run(run, self.s.llc, self.steps, self.progress, save, self._ready,
+                                      lambda: max(self.s.llc.workers - self.busy, 1))
+        except BaseException as e: self.error = e
+
+    def trained(self):
+        "Training is over: no more checkpoints will appear (estimates whose checkpoint is missing are dropped)."
+        self.training = False
+
+    def stop(self):
+        "Start no more estimates; wait for the running ones (their rows are saved)."
+        self.training, self.stopped = False, True
+        self.thread.join()
+
+    def finish(self) -> pd.DataFrame:
+        "All cores to the LLC; wait for the last estimate; the estimates (raises what the thread raised)."
+        self.training, self.busy = False, 0
+        self.thread.join()
+        if self.error is not None: raise self.error
+        return self.table if self.table is not None else pd.DataFrame()
+
 # %% ../nbs/08b_pipeline.ipynb #6763e657
 def run(settings: Settings | None = None,  # the experiment (default: the built-in defaults)
         out=None,                          # run directory (default: runs/<run.name>)
@@ -178,7 +227,17 @@ def run(settings: Settings | None = None,  # the experiment (default: the built-
        ) -> Run:
     "Train (or resume, or find done) the experiment in `out`, then its circuits, LLC and report; returns the run."
     s = settings or Settings()
-    r = train_step(s, Path(out or Path("runs")/s.run.name), progress, log)
+    out = Path(out or Path("runs")/s.run.name)
+    alongside = None
+    if llc and s.llc.workers > 1 and not (out/"settings.ini").is_file():   # a fresh run: its LLC starts while it trains
+        alongside = LLCAlongside(s, out, progress)
+        log(f"LLC          {len(alongside.steps)} checkpoints, estimated as training writes them ({s.llc.workers - 1} worker "
+            f"process(es) while training, {s.llc.workers} after)")
+    try: r = train_step(s, out, progress, log)
+    except BaseException:
+        if alongside is not None: alongside.stop()
+        raise
+    if alongside is not None: alongside.trained()
     log(summary(r))
     if not r.task.has_lists and (analyze or report):     # circuits and the report read lists of numbers
         log(f"circuits     none: a {r.task.name} run has no lists of numbers (nor a report)")
@@ -191,9 +250,14 @@ def run(settings: Settings | None = None,  # the experiment (default: the built-
         log(circuits_summary(r, tab))
     if llc:
         t0 = time.perf_counter()
-        tab = llc_step(r, s.llc, progress=progress)
+        if alongside is None: tab = llc_step(r, s.llc, progress=progress)
+        else:
+            alongside.finish()
+            tab = r.table("llc")
+            if len(tab): llc_figure(r, tab)
         log(llc_summary(r, tab))
-        log(f"LLC time     {time.perf_counter() - t0:.0f} s ({s.llc.workers} worker process(es))")
+        log(f"LLC time     {time.perf_counter() - t0:.0f} s after training and circuits ({s.llc.workers} worker process(es))"
+            + (f"; {time.perf_counter() - alongside.t0:.0f} s since it started alongside training" if alongside else ""))
     if report:
         t0 = time.perf_counter()
         try:

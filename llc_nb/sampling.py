@@ -13,7 +13,7 @@ __all__ = ['HEAD_KEYS', 'HEAD_CAPS', 'VERDICT_KEYS', 'ENGINE_KEYS', 'ADAPTIVE_KE
 
 # %% ../nbs/06a_sampling.ipynb #3b53690a
 import concurrent.futures as cf, contextlib, functools, hashlib, importlib, json, math, multiprocessing as mp, queue as queue_module, tempfile
-import warnings
+import time, warnings
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Callable, Iterator
@@ -67,13 +67,13 @@ def component_settings(s: LLCSettings, component: str) -> LLCSettings:
 # %% ../nbs/06a_sampling.ipynb #8d4fc201
 VERDICT_KEYS = ("max_gamma_change", "max_rhat", "rhat_block", "min_ess", "max_gradient_share")   # judge the traces, not make them
 ENGINE_KEYS = ("device", "compile")                         # how and where the chains run, not what they sample
-ADAPTIVE_KEYS = ("block", "max_block_change")               # count only with adaptive stopping (max_steps > 0)
-NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0)               # later settings, hashed only away from these: older traces keep their keys
+ADAPTIVE_KEYS = ("block", "max_block_change", "stop_gamma_change")  # count only with adaptive stopping (the last: on a ladder it acts on)
+NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0)               # later settings, hashed only away from these: older traces keep their keys
 
 def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate's traces depend on (after `component_settings`): not the verdict's thresholds, not the device."
     skip = ("components", "workers", "every", "spread", "steps", *HEAD_KEYS.values(), *HEAD_CAPS.values(), *VERDICT_KEYS, *ENGINE_KEYS,
-            *(ADAPTIVE_KEYS if not s.max_steps else ()))
+            *(ADAPTIVE_KEYS if not s.max_steps else ()), *(() if s.gamma_ladder and s.ladder_step <= 1 else ("stop_gamma_change",)))
     return {k: v for k, v in asdict(s).items() if k not in skip and not (k in NEUTRAL and v == NEUTRAL[k])}
 
 # %% ../nbs/06a_sampling.ipynb #e49f5667
@@ -417,27 +417,36 @@ def _drain(queue, progress):
 def run_jobs(job: str,             # module path of the job, e.g. 'llc_nb.llc.estimate_step': job(run, *args, s, data, progress)
              run: Run,             # the run every job works on
              s: LLCSettings,       # settings passed to every job; its data are `sampling_data(run, s)`
-             jobs: list[tuple],    # each job's own arguments
+             jobs: list[tuple],    # each job's own arguments, in the order they should start
              workers: int = 1,     # processes; one (or a single job) runs the jobs here, one after another
-             progress=None         # called with SGLD steps done, here or (every 25 steps) from the workers
+             progress=None,        # called with SGLD steps done, here or (every 25 steps) from the workers
+             ready: Callable[[tuple], bool | None] | None = None,  # whether a job may start now (None: never, it is dropped)
+             limit: Callable[[], int] | None = None,               # how many jobs may run at once now (default `workers`)
              ) -> Iterator[tuple[tuple, object]]:
     "Yield (args, result) of every job as it finishes: here, or in `workers` spawned processes with one torch thread each."
-    if workers <= 1 or len(jobs) <= 1:
+    if (workers <= 1 or len(jobs) <= 1) and ready is None:
         fn, data = _job(job), sampling_data(run, s)
         for a in jobs: yield a, fn(run, *a, s, data, progress)
         return
     from llc_nb.sampling import _pool_init, _pool_worker as worker      # by module path, so a spawned process can import them
     ctx = mp.get_context("spawn")
     queue = ctx.Queue() if progress is not None else None
-    with cf.ProcessPoolExecutor(max_workers=min(workers, len(jobs)), mp_context=ctx, initializer=_pool_init,
+    with cf.ProcessPoolExecutor(max_workers=max(1, min(workers, len(jobs))), mp_context=ctx, initializer=_pool_init,
                                 initargs=(queue,)) as pool:
-        futs = {pool.submit(worker, job, str(run.path), s, a): a for a in jobs}
-        pending = set(futs)
+        waiting, running = list(jobs), {}
         try:
-            while pending:
-                done, pending = cf.wait(pending, timeout=0.5, return_when=cf.FIRST_COMPLETED)
+            while waiting or running:
+                for a in list(waiting):
+                    if len(running) >= (limit() if limit else workers): break
+                    go = True if ready is None else ready(a)
+                    if go is None: waiting.remove(a)                 # its checkpoint will never exist
+                    elif go: waiting.remove(a); running[pool.submit(worker, job, str(run.path), s, a)] = a
+                if not running:
+                    time.sleep(0.5); continue                        # nothing may start yet
+                done, _ = cf.wait(running, timeout=0.5, return_when=cf.FIRST_COMPLETED)
                 _drain(queue, progress)
-                for f in done: yield futs[f], f.result()
+                for f in done: yield running.pop(f), f.result()
         except BaseException:
-            for f in futs: f.cancel()
+            for f in running: f.cancel()
             raise
+

@@ -125,6 +125,8 @@ class LLCSettings:
     head_max_steps: int = setting(2000, _nonneg, "must be >= 0")    # a head's cap (at most `max_steps`; 0 there: 0 here)
     block: int = setting(200, _pos, "must be >= 1")                 # adaptive stopping: steps added between checks
     max_block_change: float = setting(0.02, _pos, "must be > 0")    # adaptive stopping: λ̂ moves at most this much between checks
+    stop_gamma_change: float = setting(0.2, _nonneg, "must be >= 0")  # adaptive stopping: a steady estimate that halving γ moves by more
+                                                                      # than this stops, held by γ (0: never; else above max_gamma_change)
     objective: str = setting("loss",                                 # sampled: the task loss, or training's (loss + weight decay)
                              lambda v: v in ("loss", "training"), "must be loss or training")
     device: str = setting("auto",                                    # the batched engine's device: auto (CUDA when present), cpu, cuda
@@ -200,6 +202,9 @@ def _check_llc(s: LLCSettings, tr: TrainSettings):
                             f"{s.head_max_steps}")
     if s.max_steps and s.block > s.head_max_steps:
         raise SettingsError(f"llc.block: a block of {s.block} steps does not fit under llc.head_max_steps = {s.head_max_steps}")
+    if s.stop_gamma_change and s.stop_gamma_change <= s.max_gamma_change:
+        raise SettingsError(f"llc.stop_gamma_change: chains held by γ may stop only beyond what certification allows, "
+                            f"max_gamma_change = {s.max_gamma_change} (0: never stop them early), got {s.stop_gamma_change}")
     if s.objective == "training" and tr.optimizer != "adam":
         raise SettingsError(f"llc.objective: training (loss + weight decay) needs train.optimizer = adam, whose coupled weight "
                             f"decay is the gradient of that objective; got {tr.optimizer}")
