@@ -177,14 +177,14 @@ class LLCAlongside:
         self.s, self.out, self.progress = s, Path(out), progress
         self.steps = llc_checkpoints(schedule(s.train), s.llc)    # known before training
         self.training, self.busy, self.stopped = True, 1, False   # the main process holds a core while it trains and measures circuits
-        self.table, self.error, self.t0 = None, None, time.perf_counter()
+        self.run, self.table, self.error, self.t0 = None, None, None, time.perf_counter()
         self.thread = threading.Thread(target=self._estimate, name="llc-alongside", daemon=True)
         self.thread.start()
 
     def _ready(self, step: int) -> bool | None:
         "Whether `step`'s estimate may start: its checkpoint is written (None once it never will be)."
         if self.stopped: return None
-        if (self.out/"checkpoints"/f"step_{step:08d}.safetensors").is_file(): return True
+        if self.run.checkpoint_path(step).is_file(): return True
         return False if self.training else None
 
     def _estimate(self):
@@ -193,7 +193,7 @@ class LLCAlongside:
             while not (self.out/"settings.ini").is_file():          # training creates the run directory
                 if not self.training: return
                 time.sleep(0.2)
-            run = Run(self.out)
+            run = self.run = Run(self.out)
             save = lambda rows: run.upsert_table("llc", rows, ["step", "component"])
             self.table = estimate_run(run, self.s.llc, self.steps, self.progress, save, self._ready,
                                       lambda: max(self.s.llc.workers - self.busy, 1))
