@@ -378,6 +378,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                  'llc_nb.sampling.sgld_loss_fn': ('sampling.html#sgld_loss_fn', 'llc_nb/sampling.py'),
                                  'llc_nb.sampling.sgld_steps': ('sampling.html#sgld_steps', 'llc_nb/sampling.py'),
                                  'llc_nb.sampling.step_traces': ('sampling.html#step_traces', 'llc_nb/sampling.py'),
+                                 'llc_nb.sampling.stops_held': ('sampling.html#stops_held', 'llc_nb/sampling.py'),
                                  'llc_nb.sampling.trace_arrays': ('sampling.html#trace_arrays', 'llc_nb/sampling.py'),
                                  'llc_nb.sampling.unsampled_traces': ('sampling.html#unsampled_traces', 'llc_nb/sampling.py'),
                                  'llc_nb.sampling.use_compile': ('sampling.html#use_compile', 'llc_nb/sampling.py')},

@@ -21,7 +21,7 @@ from torch import Tensor
 from tqdm.auto import tqdm
 
 from .model import FULL, components, torch_threads
-from .sampling import (VERDICT_KEYS, batch_groups, component_settings, engine_device, module_traces, run_jobs, sampler_fields, sgld_steps,
+from .sampling import (VERDICT_KEYS, batch_groups, component_settings, engine_device, module_traces, run_jobs, sampler_fields, sgld_steps, stops_held,
                              step_traces)
 from .settings import LLCSettings
 from .sgld import LossFn, gradient_llc
@@ -278,7 +278,7 @@ def estimate_from_arrays(arrays: dict,                      # `sampling.trace_ar
 # %% ../nbs/06_llc.ipynb #7ca9a49d
 def held_by_gamma(est: LLCEstimate, s: LLCSettings) -> bool:
     "Whether halving γ moves the estimate by more than `stop_gamma_change` on a ladder whose γ/2 chains relax no faster (`ladder_step` ≤ 1)."
-    return bool(s.gamma_ladder and s.stop_gamma_change and s.ladder_step <= 1 and est.gamma_change > s.stop_gamma_change)
+    return stops_held(s) and est.gamma_change > s.stop_gamma_change
 
 def stopping_rule(s: LLCSettings,                    # the settings (a head's are resolved per component)
                   chance_loss: float | None = None   # the loss at chance (None: no check for leaving the basin)

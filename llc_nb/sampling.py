@@ -6,10 +6,10 @@ everything they depend on, written in one place, run in one worker pool."""
 # %% auto #0
 __all__ = ['HEAD_KEYS', 'HEAD_CAPS', 'VERDICT_KEYS', 'ENGINE_KEYS', 'ADAPTIVE_KEYS', 'NEUTRAL', 'DEVINTERP_METHOD', 'Judge',
            'PASS_CHAINS', 'LOSS_VERSION', 'KEY_NAMES', 'COMPILE_WORK', 'sgld_loss_fn', 'as_dataset', 'param_masks',
-           'component_settings', 'sampler_fields', 'devinterp_check', 'devinterp_traces', 'chain_specs', 'ladder_specs',
-           'adapt_steps', 'sgld_steps', 'gradient_decides', 'unsampled_traces', 'engine_device', 'batched_traces',
-           'module_hutchinson', 'module_traces', 'trace_arrays', 'llc_key', 'sampling_data', 'save_traces',
-           'load_traces', 'use_compile', 'batch_groups', 'sample_components', 'step_traces', 'run_jobs']
+           'component_settings', 'stops_held', 'sampler_fields', 'devinterp_check', 'devinterp_traces', 'chain_specs',
+           'ladder_specs', 'adapt_steps', 'sgld_steps', 'gradient_decides', 'unsampled_traces', 'engine_device',
+           'batched_traces', 'module_hutchinson', 'module_traces', 'trace_arrays', 'llc_key', 'sampling_data',
+           'save_traces', 'load_traces', 'use_compile', 'batch_groups', 'sample_components', 'step_traces', 'run_jobs']
 
 # %% ../nbs/06a_sampling.ipynb #3b53690a
 import concurrent.futures as cf, contextlib, functools, hashlib, importlib, json, math, multiprocessing as mp, queue as queue_module, tempfile
@@ -70,10 +70,14 @@ ENGINE_KEYS = ("device", "compile")                         # how and where the 
 ADAPTIVE_KEYS = ("block", "max_block_change", "stop_gamma_change")  # count only with adaptive stopping (the last: on a ladder it acts on)
 NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0)               # later settings, hashed only away from these: older traces keep their keys
 
+def stops_held(s: LLCSettings) -> bool:
+    "Whether adaptive stopping may stop an estimate held by γ: a `stop_gamma_change` set, on a ladder whose γ/2 chains keep the step (`06_llc`)."
+    return bool(s.gamma_ladder and s.stop_gamma_change and s.ladder_step <= 1)
+
 def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate's traces depend on (after `component_settings`): not the verdict's thresholds, not the device."
     skip = ("components", "workers", "every", "spread", "steps", *HEAD_KEYS.values(), *HEAD_CAPS.values(), *VERDICT_KEYS, *ENGINE_KEYS,
-            *(ADAPTIVE_KEYS if not s.max_steps else ()), *(() if s.gamma_ladder and s.ladder_step <= 1 else ("stop_gamma_change",)))
+            *(ADAPTIVE_KEYS if not s.max_steps else ()), *(() if stops_held(s) else ("stop_gamma_change",)))
     return {k: v for k, v in asdict(s).items() if k not in skip and not (k in NEUTRAL and v == NEUTRAL[k])}
 
 # %% ../nbs/06a_sampling.ipynb #e49f5667
