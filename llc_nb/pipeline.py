@@ -149,11 +149,12 @@ def llc_summary(run: Run, tab: pd.DataFrame) -> str:
     r = tab.iloc[-1]
     cell = tab.apply(lambda r: f"{r.llc_mean:.1f} ±{r.llc_se:.1f}" + ("" if r.verdict == "likelihood" else f" [{r.verdict}]"), axis=1)
     steps = tab.get("sgld_steps", pd.Series([int(r.burnin) + int(r.draws)]))
-    caps = tab.groupby(tab.component.eq("full").map({True: "the whole model", False: "a head"})).max_steps.max() \
-        if "max_steps" in tab else pd.Series(dtype=float)
-    cap = f"{int(caps.iloc[0])}" if caps.nunique() == 1 else ", ".join(f"{int(v)} for {k}" for k, v in caps.items())
-    length = (f"{int(steps.min())}-{int(steps.max())} SGLD steps per chain (adaptive, at most {cap})"
-              if len(caps) and caps.notna().all() and (caps > 0).all() else f"{int(r.draws)} draws after {int(r.burnin)} burn-in")
+    caps = tab.groupby(tab.component.eq("full").map({True: "the whole model", False: "a head"})).max_steps.max().dropna() \
+        if "max_steps" in tab else pd.Series(dtype=float)             # each kind's adaptive cap (0: fixed length)
+    if len(caps) and (caps > 0).all():
+        cap = f"{int(caps.iloc[0])}" if caps.nunique() == 1 else ", ".join(f"{int(v)} for {k}" for k, v in caps.items())
+        length = f"{int(steps.min())}-{int(steps.max())} SGLD steps per chain (adaptive, at most {cap})"
+    else: length = f"{int(r.draws)} draws after {int(r.burnin)} burn-in"
     return "\n".join([f"LLC          {sampler_title(tab)}; {length}, {r.backend} engine -> {run.path/'llc.csv'}",
                       tab.assign(cell=cell).pivot(index="step", columns="component", values="cell").to_string(),
                       f"verdicts     {verdict_summary(tab)}"])
