@@ -252,6 +252,9 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                       llc_half_gamma=half, rhat_half_gamma=rhat_half, grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")),
                       n_weights=g.get("n_weights", float("inf")))
     est.verdict = regime_verdict(est, s.chains, s, ladder=trace_half_gamma is not None)
+    if trace_half_gamma is not None and stops_held(s) and est.verdict == "not-converged" and est.gamma_change > s.stop_gamma_change:
+        est.warnings.append(f"held by γ: halving γ moves it by {est.gamma_change:.0%}, more than llc.stop_gamma_change = "
+                            f"{s.stop_gamma_change:g} (adaptive stopping stops such an estimate once it is steady)")
     return est
 
 def _unsampled(trace: np.ndarray, init_loss: float, s: LLCSettings, grad: dict | None) -> LLCEstimate:
@@ -277,7 +280,7 @@ def estimate_from_arrays(arrays: dict,                      # `sampling.trace_ar
 
 # %% ../nbs/06_llc.ipynb #7ca9a49d
 def held_by_gamma(est: LLCEstimate, s: LLCSettings) -> bool:
-    "Whether halving γ moves the estimate by more than `stop_gamma_change` on a ladder whose γ/2 chains relax no faster (`ladder_step` ≤ 1)."
+    "Whether halving γ moves the estimate by more than `stop_gamma_change`, on a γ-ladder with the held-by-γ stop on (`sampling.stops_held`)."
     return stops_held(s) and est.gamma_change > s.stop_gamma_change
 
 def stopping_rule(s: LLCSettings,                    # the settings (a head's are resolved per component)
@@ -295,7 +298,9 @@ def stopping_rule(s: LLCSettings,                    # the settings (a head's ar
         tol = np.maximum(sc.max_block_change * np.abs(now), 2 * est.llc_se)
         steady = bool(np.all(np.isnan(now) | (np.abs(now - prev) <= tol)))
         mixed = est.rhat < sc.max_rhat and est.ess >= sc.min_ess and (not sc.gamma_ladder or est.rhat_half_gamma < sc.max_rhat)
-        return steady and (mixed or held_by_gamma(est, sc))
+        # on a doubled-step ladder the γ/2 rung runs ahead while the chains still relax: steady within max_block_change itself
+        settled = sc.ladder_step <= 1 or bool(np.all(np.abs(now - prev) <= sc.max_block_change * np.abs(now)))
+        return steady and (mixed or (held_by_gamma(est, sc) and settled))
     return done
 
 # %% ../nbs/06_llc.ipynb #41a39e01

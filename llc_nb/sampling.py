@@ -71,8 +71,8 @@ ADAPTIVE_KEYS = ("block", "max_block_change", "stop_gamma_change")  # count only
 NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0)               # later settings, hashed only away from these: older traces keep their keys
 
 def stops_held(s: LLCSettings) -> bool:
-    "Whether adaptive stopping may stop an estimate held by γ: a `stop_gamma_change` set, on a ladder whose γ/2 chains keep the step (`06_llc`)."
-    return bool(s.gamma_ladder and s.stop_gamma_change and s.ladder_step <= 1)
+    "Whether adaptive stopping may stop an estimate held by γ: a `stop_gamma_change` set, on a γ-ladder (`06_llc`, *Adaptive stopping*)."
+    return bool(s.gamma_ladder and s.stop_gamma_change)
 
 def sampler_fields(s: LLCSettings) -> dict:
     "The settings an estimate's traces depend on (after `component_settings`): not the verdict's thresholds, not the device."
