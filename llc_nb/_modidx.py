@@ -444,6 +444,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                                'llc_nb.stages.loss_plateaus': ('stages.html#loss_plateaus', 'llc_nb/stages.py'),
                                'llc_nb.stages.peak_and_split': ('stages.html#peak_and_split', 'llc_nb/stages.py'),
                                'llc_nb.stages.pooled_change': ('stages.html#pooled_change', 'llc_nb/stages.py'),
+                               'llc_nb.stages.pooled_difference': ('stages.html#pooled_difference', 'llc_nb/stages.py'),
                                'llc_nb.stages.specialization_change': ('stages.html#specialization_change', 'llc_nb/stages.py'),
                                'llc_nb.stages.stage_marks': ('stages.html#stage_marks', 'llc_nb/stages.py'),
                                'llc_nb.stages.stages': ('stages.html#stages', 'llc_nb/stages.py'),

@@ -4,7 +4,8 @@
 
 # %% auto #0
 __all__ = ['critical_points', 'loss_plateaus', 'stages', 'stage_marks', 'peak_and_split', 'specialization_change', 'llc_changes',
-           'describe_changes', 'estimate_error', 'window_ends', 'certified_change', 'pooled_change']
+           'describe_changes', 'estimate_error', 'window_ends', 'certified_change', 'pooled_change',
+           'pooled_difference']
 
 # %% ../nbs/07b_stages.ipynb #9509342d
 import numpy as np
@@ -185,3 +186,13 @@ def pooled_change(changes, errs, z: float = 2.0) -> dict:
     err = float(np.sqrt((e ** 2).sum() / n ** 2 + (c.var(ddof=1) / n if n > 1 else 0.0)))
     verdict = "falls" if mean + z * err < 0 else "rises" if mean - z * err > 0 else f"no change beyond {z:g} errors"
     return dict(n=n, mean=mean, err=err, verdict=verdict)
+
+# %% ../nbs/07b_stages.ipynb #pdiff002
+def pooled_difference(a: dict,          # a `pooled_change` result
+                      b: dict,          # another
+                      z: float = 2.0) -> dict:
+    "b − a of two pooled means, their errors in quadrature, and the verdict: higher, lower, no difference beyond 2 errors, not measured."
+    if not (a["n"] and b["n"]): return dict(diff=np.nan, err=np.nan, verdict="not measured")
+    diff, err = b["mean"] - a["mean"], float(np.hypot(a["err"], b["err"]))
+    verdict = "higher" if diff - z * err > 0 else "lower" if diff + z * err < 0 else f"no difference beyond {z:g} errors"
+    return dict(diff=diff, err=err, verdict=verdict)
