@@ -254,7 +254,7 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
     est.verdict = regime_verdict(est, s.chains, s, ladder=trace_half_gamma is not None)
     if trace_half_gamma is not None and stops_held(s) and est.verdict == "not-converged" and est.gamma_change > s.stop_gamma_change:
         est.warnings.append(f"held by γ: halving γ moves it by {est.gamma_change:.0%}, more than llc.stop_gamma_change = "
-                            f"{s.stop_gamma_change:g} (adaptive stopping stops such an estimate once it is steady)")
+                            f"{s.stop_gamma_change:g}" + (" (adaptive stopping stops such an estimate once it is steady)" if s.max_steps else ""))
     return est
 
 def _unsampled(trace: np.ndarray, init_loss: float, s: LLCSettings, grad: dict | None) -> LLCEstimate:
