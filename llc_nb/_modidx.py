@@ -184,6 +184,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                             'llc_nb.llc.estimate_step': ('llc.html#estimate_step', 'llc_nb/llc.py'),
                             'llc_nb.llc.held_by_gamma': ('llc.html#held_by_gamma', 'llc_nb/llc.py'),
                             'llc_nb.llc.llc_checkpoints': ('llc.html#llc_checkpoints', 'llc_nb/llc.py'),
+                            'llc_nb.llc.llc_frame': ('llc.html#llc_frame', 'llc_nb/llc.py'),
                             'llc_nb.llc.llc_steps': ('llc.html#llc_steps', 'llc_nb/llc.py'),
                             'llc_nb.llc.longest_first': ('llc.html#longest_first', 'llc_nb/llc.py'),
                             'llc_nb.llc.mser_cut': ('llc.html#mser_cut', 'llc_nb/llc.py'),

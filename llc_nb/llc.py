@@ -7,11 +7,12 @@ checks and a regime verdict, one `llc.csv` row per checkpoint and component."""
 __all__ = ['PRIOR_RATIO', 'BASIN_FRACTION', 'VERDICTS', 'LLCEstimate', 'diagnose', 'chance_loss', 'split_rhat',
            'effective_sample_size', 'regime_verdict', 'block_means', 'mser_cut', 'draw_start', 'estimate_from_traces',
            'estimate_from_arrays', 'held_by_gamma', 'stopping_rule', 'estimate_llc', 'estimate_step',
-           'estimate_checkpoint', 'llc_steps', 'llc_checkpoints', 'estimate_run', 'longest_first', 'verdict_summary']
+           'estimate_checkpoint', 'llc_steps', 'llc_checkpoints', 'estimate_run', 'longest_first', 'llc_frame',
+           'verdict_summary']
 
 # %% ../nbs/06_llc.ipynb #ec0d3aa5
 import math
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from typing import Callable
 
 import numpy as np
@@ -391,6 +392,16 @@ def longest_first(steps: list[int], groups: list[list[str]]) -> list[tuple[int, 
     "The jobs (checkpoint, batch of components), latest checkpoint first and the whole model before the heads at each."
     return [(st, g) for st in sorted(steps, reverse=True) for g in groups]
 
+_SETTING_ORDER = {f.name: i for i, f in enumerate(fields(LLCSettings))}
+
+def llc_frame(rows: list[dict]) -> pd.DataFrame:
+    "llc.csv rows as a table sorted by step and component, its columns in one order whatever order the rows came in."
+    if not rows: return pd.DataFrame()
+    df = pd.DataFrame(rows)                     # a head's rows lack settings left at their neutral value (`sampler_fields`)
+    own = [c for c in df.columns if c not in _SETTING_ORDER]
+    cols = own + sorted((c for c in df.columns if c in _SETTING_ORDER), key=_SETTING_ORDER.get)
+    return df[cols].sort_values(["step", "component"]).reset_index(drop=True)
+
 def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save, ready=None, limit=None) -> pd.DataFrame:
     cfg = run.config
     comps = components(s.components, cfg["n_layers"], cfg["n_heads"])
@@ -410,7 +421,7 @@ def _estimate_run(run: Run, s: LLCSettings, steps, progress: bool, save, ready=N
         bar.total -= _steps_per_group(s, group) - max(r["sgld_steps"] for _, r in results)   # stopped early, skipped or cached
         bar.refresh()
     bar.close()
-    return pd.DataFrame(rows).sort_values(["step", "component"]).reset_index(drop=True) if rows else pd.DataFrame()
+    return llc_frame(rows)
 
 # %% ../nbs/06_llc.ipynb #c856955a
 def verdict_summary(table: pd.DataFrame) -> str:
