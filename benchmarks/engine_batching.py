@@ -10,8 +10,11 @@ compiles long jobs, RMSProp-SGLD with the run's [llc] settings, batches of `llc.
 * the engine: what `sampling.sample_components` runs on CPU, passes of `sampling.PASS_CHAINS` chains each, all of them
   in lockstep (`sgld.run_parts`), so that adaptive stopping sees every chain after every block.
 
-The issue's batching target compares the cost per chain-step at 32 chains with the cost at 4. Nothing else should run
-on the machine meanwhile (see the thread policy in nbs/04_train.ipynb).
+The issue's batching target compares the cost per chain-step at 32 chains with the cost at 4. With `--profile`, the whole
+model's chains at the first C then run once more, as the engine runs them, under the torch profiler, and its table by
+self time is printed: the two compiled graphs (inductor's generated loops, forward and backward), the products left to
+`bmm`/`baddbmm`, and the RMSProp-SGLD update's element-wise ops. Nothing else should run on the machine meanwhile (see
+the thread policy in nbs/04_train.ipynb).
 """
 import argparse, json, statistics, time
 
@@ -28,6 +31,7 @@ def main():
     ap.add_argument("run"); ap.add_argument("--step", type=int); ap.add_argument("--steps", type=int, default=20)
     ap.add_argument("--chains", default="4,8,16,32,64"); ap.add_argument("--reps", type=int, default=3)
     ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--profile", action="store_true", help="then profile the whole model's chains at the first --chains")
     a = ap.parse_args()
     torch.set_num_threads(1)
     run = Run(a.run)
@@ -72,6 +76,11 @@ def main():
         print(f"  {C:3d} chains against {min(res)}: " + ", ".join(f"{k} {v / base[k]:.2f}×" for k, v in r.items()))
     if a.json:
         with open(a.json, "w") as f: json.dump(res, f, indent=1)
+    if a.profile:
+        from torch.profiler import ProfilerActivity, profile
+        with profile(activities=[ProfilerActivity.CPU]) as prof:
+            run_parts(parts("full", min(res), PASS_CHAINS), len(data), s.batch_size, a.steps)
+        print(prof.key_averages().table(sort_by="self_cpu_time_total", row_limit=15, max_name_column_width=50))
 
 
 if __name__ == "__main__":
