@@ -5,8 +5,8 @@ once, and the chains of one component: the whole model or one head."""
 
 # %% auto #0
 __all__ = ['HEAD_PARAMS', 'HUTCHINSON_LISTS', 'FusedModel', 'first_layer_tables', 'fused_logits', 'answer_ce', 'full_model_loss',
-           'HeadConstants', 'head_constants', 'head_weights', 'head_loss', 'component_chains', 'fused_init_loss',
-           'fused_hutchinson']
+           'HeadConstants', 'head_constants', 'head_weights', 'head_columns', 'head_loss', 'component_chains',
+           'fused_init_loss', 'fused_hutchinson']
 
 # %% ../nbs/05c_fused.ipynb #2f2b3f2c
 import math
@@ -228,6 +228,16 @@ def head_weights(model, heads: list[int]) -> dict[str, Tensor]:
     "Layer 0's weights of one head per chain, stacked: `W_Q` (chains, 1, D, E) and so on."
     at = model.blocks[0].attn
     return {n: torch.stack([getattr(at, n).detach()[h:h + 1] for h in heads]) for n in HEAD_PARAMS}
+
+def head_columns(model, head: int) -> Tensor:
+    "Where `head_weights`' flat weights of `head` sit among the whole model's (`stacked`'s flat order): column indices."
+    start, cols = {}, 0
+    for k, v in model.named_parameters(): start[k], cols = cols, cols + v.numel()
+    at = model.blocks[0].attn
+    def one(n):
+        size = getattr(at, n)[0].numel()
+        return start[f"blocks.0.attn.{n}"] + head * size + torch.arange(size)
+    return torch.cat([one(n) for n in HEAD_PARAMS])
 
 # %% ../nbs/05c_fused.ipynb #b4f6f613
 def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int], per_token: bool = False) -> ChainLoss:

@@ -5,11 +5,12 @@ everything they depend on, written in one place, run in one worker pool."""
 
 # %% auto #0
 __all__ = ['HEAD_KEYS', 'HEAD_CAPS', 'VERDICT_KEYS', 'ENGINE_KEYS', 'ADAPTIVE_KEYS', 'NEUTRAL', 'DEVINTERP_METHOD', 'Judge',
-           'PASS_CHAINS', 'LOSS_VERSION', 'KEY_NAMES', 'COMPILE_WORK', 'sgld_loss_fn', 'as_dataset', 'param_masks',
-           'component_settings', 'stops_held', 'sampler_fields', 'devinterp_check', 'devinterp_traces', 'chain_specs',
-           'ladder_specs', 'adapt_steps', 'sgld_steps', 'gradient_decides', 'unsampled_traces', 'engine_device',
-           'batched_traces', 'module_hutchinson', 'module_traces', 'trace_arrays', 'llc_key', 'sampling_data',
-           'save_traces', 'load_traces', 'use_compile', 'batch_groups', 'sample_components', 'step_traces', 'run_jobs']
+           'PASS_CHAINS', 'CV_BYTES', 'LOSS_VERSION', 'KEY_NAMES', 'COMPILE_WORK', 'sgld_loss_fn', 'as_dataset',
+           'param_masks', 'component_settings', 'stops_held', 'sampler_fields', 'devinterp_check', 'devinterp_traces',
+           'chain_specs', 'ladder_specs', 'adapt_steps', 'sgld_steps', 'gradient_decides', 'unsampled_traces',
+           'engine_device', 'control_variate', 'batched_traces', 'module_hutchinson', 'module_traces', 'trace_arrays',
+           'llc_key', 'sampling_data', 'save_traces', 'load_traces', 'use_compile', 'batch_groups', 'sample_components',
+           'step_traces', 'run_jobs']
 
 # %% ../nbs/06a_sampling.ipynb #3b53690a
 import concurrent.futures as cf, contextlib, functools, hashlib, importlib, json, math, multiprocessing as mp, queue as queue_module, tempfile
@@ -26,11 +27,11 @@ from torch import Tensor
 from devinterp.slt.sampling import sample
 from devinterp.slt.weight_restrictions import create_param_masks
 
-from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, head_constants
-from .model import FULL
+from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, head_columns, head_constants
+from .model import FULL, parse_component
 from .settings import LLCSettings, SettingsError
-from .sgld import (METHODS, ChainLoss, ChainSpec, LossFn, compiled_loss, gradient_llc, gradient_stats, hutchinson_trace, module_chain_loss, repeated_masks,
-                       run_parts, stacked, with_weight_decay)
+from .sgld import (METHODS, ChainLoss, ChainSpec, ControlVariate, LossFn, _ModuleLoss, compiled_loss, gradient_llc, gradient_stats,
+                       hutchinson_trace, item_gradients, module_chain_loss, repeated_masks, run_parts, stacked, with_weight_decay)
 from .store import Run, trace_path
 from .tasks import ListTask, per_token_loss
 
@@ -39,9 +40,8 @@ def sgld_loss_fn(task: ListTask) -> LossFn:
     "devinterp per-token loss `(model, input_ids) -> (batch, seq-1)` whose plain mean is the task's answer loss."
     def loss_fn(model, input_ids: Int[Tensor, "batch seq"]) -> Float[Tensor, "batch seq_minus_1"]:
         n_pred = input_ids.shape[1] - 1                          # positions that predict a token
-        out = torch.zeros(input_ids.shape[0], n_pred)
-        out[:, task.list_len:] = per_token_loss(task, model(input_ids), input_ids) * (n_pred / (n_pred - task.list_len))
-        return out
+        answer = per_token_loss(task, model(input_ids), input_ids) * (n_pred / (n_pred - task.list_len))
+        return torch.nn.functional.pad(answer, (task.list_len, 0))      # zeros before the answers (and vmap-friendly)
     return loss_fn
 
 # %% ../nbs/06a_sampling.ipynb #51c7987e
@@ -68,7 +68,7 @@ def component_settings(s: LLCSettings, component: str) -> LLCSettings:
 VERDICT_KEYS = ("max_gamma_change", "max_rhat", "rhat_block", "min_ess", "max_gradient_share")   # judge the traces, not make them
 ENGINE_KEYS = ("device", "compile")                         # how and where the chains run, not what they sample
 ADAPTIVE_KEYS = ("block", "max_block_change", "stop_gamma_change")  # count only with adaptive stopping (the last: on a ladder it acts on)
-NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0)               # later settings, hashed only away from these: older traces keep their keys
+NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0, control_variate=False)               # later settings, hashed only away from these: older traces keep their keys
 
 def stops_held(s: LLCSettings) -> bool:
     "Whether adaptive stopping may stop an estimate held by γ: a `stop_gamma_change` set, on a γ-ladder (`06_llc`, *Adaptive stopping*)."
@@ -98,6 +98,8 @@ def devinterp_check(s: LLCSettings):
         raise SettingsError(f"llc.integrator: backend = devinterp runs devinterp's own (euler) update, got {s.integrator!r}")
     if s.sampler == "rmsprop_sgld" and s.adapt != "always":
         raise SettingsError(f"llc.adapt: backend = devinterp adapts RMSProp's preconditioner at every step (always), got {s.adapt!r}")
+    if s.control_variate:
+        raise SettingsError("llc.control_variate: backend = devinterp samples plain batches, got true")
 
 
 def devinterp_traces(model: torch.nn.Module,   # any model
@@ -183,6 +185,24 @@ def engine_device(s: LLCSettings) -> torch.device:
         raise SettingsError("llc.device: cuda, but torch sees no CUDA device (use auto or cpu)")
     return torch.device("cuda" if s.device != "cpu" and torch.cuda.is_available() else "cpu")
 
+# %% ../nbs/06a_sampling.ipynb #09ab98a9
+CV_BYTES = 4 * 2**30     # the largest table of the lists' gradients (float16) that `control_variate` builds
+
+def control_variate(model: torch.nn.Module,   # the model at the checkpoint w*
+                    loss_fn: LossFn,          # per-token loss (batch, seq-1), as `sgld_loss_fn`: its plain mean is the loss
+                    inputs: Tensor,           # the sampling set, one item per row
+                    s: LLCSettings            # `control_variate` and `backend`
+                    ) -> ControlVariate | None:
+    "Each item's loss and gradient at the checkpoint over all the model's weights (SGLD-CV), or None where `s` samples plain batches."
+    if s.backend != "batched" or not s.control_variate: return None
+    d = sum(p.numel() for p in model.parameters())
+    if 2 * d * len(inputs) > CV_BYTES:
+        raise SettingsError(f"llc.control_variate: the lists' gradients would take {2 * d * len(inputs) / 2**30:.1f} GiB "
+                            f"({len(inputs)} lists × {d} weights in float16), more than {CV_BYTES / 2**30:.0f}; set it to false")
+    wrapper = _ModuleLoss(model, loss_fn)
+    item = lambda p, i: torch.func.functional_call(wrapper, {f"model.{k}": v for k, v in p.items()}, (inputs[i],))
+    return item_gradients(item, dict(model.named_parameters()), len(inputs))
+
 # %% ../nbs/06a_sampling.ipynb #e232a3da
 def batched_traces(model: torch.nn.Module,   # any model
                    dataset: list[dict],      # devinterp's format (`as_dataset`): exactly the sampling set
@@ -195,8 +215,8 @@ def batched_traces(model: torch.nn.Module,   # any model
     inputs = _inputs(dataset, s)
     init = _module_init_loss(model, inputs, loss_fn, s)
     specs = ladder_specs(s)
-    chain_loss = module_chain_loss(model, loss_fn, inputs)
-    make_part = lambda c, sp: (chain_loss, stacked(model, len(sp)), repeated_masks(model, masks, len(sp)), sp)
+    chain_loss, cv = module_chain_loss(model, loss_fn, inputs), control_variate(model, loss_fn, inputs, s)
+    make_part = lambda c, sp: (chain_loss, stacked(model, len(sp)), repeated_masks(model, masks, len(sp)), sp, cv)
     extra = {FULL: {**dict(init=init, hutchinson=np.zeros(0), grad={}), **(extra or {})}}
     return _chains(make_part, specs, [FULL], s, extra, _judge(s, None), n_items=len(inputs), batch_size=s.batch_size)[FULL], init
 
@@ -341,12 +361,18 @@ def sample_components(model,                 # the HookedTransformer at the chec
         extra[c] = dict(init=init, hutchinson=h, grad=grad)
     skip = [c for c in comps if gradient_decides(extra[c]["grad"], component_settings(s, c))]
     traces, judge = {c: unsampled_traces(component_settings(s, c)) for c in skip}, _judge(s, task)
+    cv = control_variate(model, sgld_loss_fn(task), tokens, s) if len(skip) < len(comps) else None
+    cvs = {}                                                 # a head's columns of the table, once per head
+    def part_cv(c):
+        if cv is None or c == FULL or fm.n_layers > 1: return cv
+        if c not in cvs: cvs[c] = cv.columns(head_columns(model, parse_component(c)[1]).to(dev))
+        return cvs[c]
     for g in batch_groups([c for c in comps if c not in skip], s.backend):
         sc = component_settings(s, g[0])
         def make_part(c, sp):
             loss, center, masks = component_chains(fm, model, tokens, [c], len(sp), hc)
             loss = objective(loss, center)
-            return (compiled_loss(loss) if use_compile(sc, len(sp)) else loss), center, masks, sp
+            return (compiled_loss(loss) if use_compile(sc, len(sp)) else loss), center, masks, sp, part_cv(c)
         traces.update(_chains(make_part, ladder_specs(sc), g, sc, extra, judge, n_items=len(tokens), batch_size=sc.batch_size,
                               progress=progress))
     return {c: trace_arrays(*traces[c], **extra[c]) for c in comps}

@@ -107,6 +107,7 @@ class LLCSettings:
     burnin: int = setting(200, _nonneg, "must be >= 0")            # steps discarded before the draws (RMSProp adapts)
     batch_size: int = setting(256, _pos, "must be >= 1")           # training lists per SGLD step
     init_loss_batches: int = setting(32, _pos, "must be >= 1")     # the sampling set, in batches: chains draw random batches from it
+    control_variate: bool = setting(False)                          # SGLD-CV: each list's gradient at w* taken out of its batch's
     seed: int = setting(0, _nonneg, "must be >= 0")                # SGLD noise, batch order (seed·1000 + chain), probes
     hessian_probes: int = setting(8, _nonneg, "must be >= 0")      # Hutchinson probes of tr(H) for the regime verdict (0: none)
     integrator: str = setting("lm",                                 # SGLD noise: lm (Leimkuhler–Matthews) or euler (devinterp's)

@@ -5,8 +5,9 @@ weights of any model."""
 
 # %% auto #0
 __all__ = ['METHODS', 'INTEGRATORS', 'ChainLoss', 'Stop', 'LossFn', 'ChainSpec', 'sgld_update', 'epoch_batches', 'batch_orders',
-           'flat_weights', 'unflat_weights', 'run_chains', 'run_parts', 'stacked', 'hutchinson_trace', 'gradient_stats',
-           'gradient_llc', 'with_weight_decay', 'module_chain_loss', 'stacked_masks', 'repeated_masks', 'compiled_loss']
+           'flat_weights', 'unflat_weights', 'run_chains', 'run_parts', 'ControlVariate', 'item_gradients', 'stacked',
+           'hutchinson_trace', 'gradient_stats', 'gradient_llc', 'with_weight_decay', 'module_chain_loss',
+           'stacked_masks', 'repeated_masks', 'compiled_loss']
 
 # %% ../nbs/05b_sgld.ipynb #d684c466
 import math, warnings
@@ -150,11 +151,11 @@ def run_chains(loss_fn: ChainLoss,              # (stacked weights, batch indice
     "Run one SGLD chain per spec from the weights `center` (chain axis first) for `steps`, or until `stop` says so; traces (chains, steps run)."
     return run_parts([(loss_fn, center, masks, specs)], n_items, batch_size, steps, seed, progress, adapt_steps, stop, first_check, block)
 
-def run_parts(parts: list[tuple],               # chains in parts, each (chain loss, centre, masks, specs), run in lockstep
+def run_parts(parts: list[tuple],               # chains in parts, each (chain loss, centre, masks, specs[, ControlVariate]), run in lockstep
               n_items: int, batch_size: int, steps: int, seed: int = 0, progress=None, adapt_steps: int | None = None,
               stop: Stop | None = None, first_check: int = 0, block: int = 1) -> np.ndarray:
     "`run_chains` over several parts of chains, one batched pass per part and step; traces of all chains in order (chains, steps run)."
-    specs = [sp for *_, sps in parts for sp in sps]
+    specs = [sp for p in parts for sp in p[3]]
     seeds, n_batches = [s.seed for s in specs], n_items // batch_size
     epoch_batches(n_items, batch_size, seeds[:1], 0)                       # fails early on a set smaller than a batch
     runs = [_Part(*p) for p in parts]
@@ -175,8 +176,8 @@ def run_parts(parts: list[tuple],               # chains in parts, each (chain l
 
 class _Part:
     "One batch of chains in `run_parts`: its flat weights, sampler state and health."
-    def __init__(self, loss_fn, center, masks, specs):
-        self.loss_fn, self.specs = loss_fn, specs
+    def __init__(self, loss_fn, center, masks, specs, cv=None):
+        self.loss_fn, self.specs, self.cv = loss_fn, specs, cv
         self.center = {k: v.detach() for k, v in center.items()}
         self.w0 = flat_weights(self.center)
         self.mask = flat_weights({k: masks[k] if masks.get(k) is not None else torch.ones_like(v) for k, v in self.center.items()})
@@ -188,11 +189,55 @@ class _Part:
         loss = self.loss_fn(unflat_weights(self.flat, self.center), idx)
         (g,) = torch.autograd.grad(loss.sum(), self.flat)
         loss = loss.detach()
+        if self.cv is not None:                                # SGLD-CV: the batch's own noise at w* taken out (below)
+            d_loss, d_grad = self.cv.offsets(idx)
+            loss, g = loss - d_loss - ((self.flat.detach() - self.w0) * d_grad).sum(1), g - d_grad
         self.alive &= torch.isfinite(loss)
         live = self.alive.to(self.w0.dtype)[:, None]          # a diverged chain is frozen where it failed (devinterp stops it)
         sgld_update({"w": self.flat}, {"w": g.nan_to_num() * live}, {"w": self.w0}, {"w": self.mask * live}, self.specs,
                     self.state, gen, adapt=adapt)
         return torch.where(self.alive, loss, float("nan"))
+
+# %% ../nbs/05b_sgld.ipynb #85cd28a8
+@dataclass
+class ControlVariate:
+    "Each item's loss and gradient at the centre w*: what SGLD-CV measures a batch's noise against."
+    loss: Tensor        # (n,) each item's loss at w*
+    grad: Tensor        # (n, d) each item's gradient at w* over the chains' flat weights, as stored (float16 by default)
+    mean_loss: Tensor   # () the mean of `loss`: the sampling set's loss at w*
+    mean_grad: Tensor   # (d,) the mean of `grad` as stored, so that a batch's offset has mean zero exactly
+
+    @classmethod
+    def of(cls, loss: Tensor, grad: Tensor) -> "ControlVariate":
+        "From each item's loss (n,) and stored gradient (n, d)."
+        mean = sum(g.float().sum(0) for g in grad.split(4096)) / len(grad)
+        return cls(loss.float(), grad, loss.float().mean(), mean)
+
+    def columns(self, cols: Tensor) -> "ControlVariate":
+        "The same items restricted to the weights `cols` (a head's, in its chains' flat order)."
+        return ControlVariate(self.loss, self.grad[:, cols].contiguous(), self.mean_loss, self.mean_grad[cols])
+
+    def offsets(self, idx: Int[Tensor, "chain batch"]) -> tuple[Tensor, Tensor]:
+        "Per chain, its batch's mean loss and gradient at w* minus the sampling set's: (chain,) and (chain, d)."
+        d_grad = torch.nn.functional.embedding_bag(idx, self.grad, mode="mean").float() - self.mean_grad
+        return self.loss[idx].mean(1) - self.mean_loss, d_grad
+
+def item_gradients(item_loss: Callable[[dict[str, Tensor], Tensor], Tensor],  # (weights without a chain axis, one item's index, shape (1,)) -> its loss
+                   params: dict[str, Tensor],   # w*, without a chain axis, in the chains' flat order
+                   n_items: int,                # the sampling set's size
+                   chunk: int = 512,            # items per vectorised pass
+                   dtype=torch.float16          # the table's storage (half of float32's memory; the offsets stay unbiased)
+                   ) -> ControlVariate:
+    "Each item's loss and gradient at `params` (`torch.func`: one vectorised backward per chunk of items), as a `ControlVariate`."
+    fn = torch.func.vmap(torch.func.grad_and_value(item_loss), in_dims=(None, 0))
+    params = {k: v.detach() for k, v in params.items()}
+    dev = next(iter(params.values())).device
+    grad = torch.empty(n_items, sum(v.numel() for v in params.values()), dtype=dtype, device=dev)
+    loss = torch.empty(n_items, device=dev)
+    for i in torch.arange(n_items, device=dev).split(chunk):
+        g, loss[i] = fn(params, i[:, None])
+        grad[i] = torch.cat([g[k].reshape(len(i), -1) for k in params], 1).to(dtype)
+    return ControlVariate.of(loss, grad)
 
 # %% ../nbs/05b_sgld.ipynb #66c954f4
 def stacked(model, n: int) -> dict[str, Tensor]:
