@@ -38,7 +38,7 @@ def main():
     s = run.settings.llc
     data = sampling_data(run, s)[0]
     model = run.model(a.step)
-    loss = fused.full_model_loss(fm := fused.FusedModel.of(model, run.task.list_len), data)
+    loss = fused.full_model_loss(fused.FusedModel.of(model, run.task.list_len), data)
     specs = [ChainSpec(step_size=s.step_size, n_beta=s.n_beta, localization=s.localization, method=s.sampler, seed=i,
                        integrator=s.integrator) for i in range(a.chains)]
     part = _Part(loss, stacked(model, a.chains), {}, specs)

@@ -13,8 +13,9 @@ For each batch size b:
   batched pass: 64 copies of the weights, one batch each) gives each weight's minibatch gradient variance Var(g_b).
   An SGLD step moves a weight by (ε/2)·P·nβ·g_b plus √(εP)·ξ, so the minibatch part of its variance against the injected
   part is r = (ε/4)·nβ²·P·Var(g_b), with RMSProp's P = 1/(√E[g_b²] + eps). r is the fraction by which the batch raises
-  the chains' temperature along that weight; the estimate's bias from the batch is of the order of r's mean, weighted
-  by how much each direction adds to the loss, and at most ½·Σr. Reported: ½·Σr and the mean and largest r over the
+  the chains' temperature along that weight; what that heating adds to λ̂ is r's sum weighted by how much each
+  direction adds to the loss, at most ½·Σr (not the trace's own reading bias from the streams:
+  benchmarks/llc_batch_bias.py). Reported: ½·Σr and the mean and largest r over the
   whole model's weights. Then 4 chains walk `--walk` SGLD steps from the checkpoint (plain batches of llc.batch_size) and
   the same is measured at their weights, plain and with the control variate: what the chains see. `--steps 0`: only this.
 
@@ -68,7 +69,7 @@ def main():
     b0 = min(sizes)
     for step in steps:
         m = run.model(step)
-        print(f"  step {step}, at the checkpoint: ½Σr (the bound on λ̂'s bias), mean r / largest r over the {d} weights: " +
+        print(f"  step {step}, at the checkpoint: ½Σr (the bound on what the heating adds to λ̂), mean r / largest r over the {d} weights: " +
               ", ".join("b={}: {:.1f}, {:.2e} / {:.2e}".format(b, d / 2 * (r := noise_ratio(fm, m, data, s, b))[0], *r) for b in sizes), flush=True)
         cv = control_variate(m, sgld_loss_fn(run.task), data, replace(s, control_variate=True))
         part = _Part(fused.full_model_loss(fm, data), stacked(m, 4), {}, [spec(i) for i in range(4)])
