@@ -6,7 +6,7 @@ against the noise SGLD injects.
 For each batch size b:
 
 * **cost**: the whole model's and a head's chains as the engine runs them (passes of `sampling.PASS_CHAINS` chains in
-  lockstep, compiled as the engine compiles long jobs, RMSProp-SGLD with the run's [llc] settings, one torch thread),
+  lockstep; with `--corrected` also as `llc.batch_noise = corrected` runs them, each batch in two halves, compiled as the engine compiles long jobs, RMSProp-SGLD with the run's [llc] settings, one torch thread),
   ms per chain-step, median of `--reps` runs of `--steps` steps; at the smallest b also with the control variate
   (`sgld.ControlVariate`, SGLD-CV), which adds one read of the batch's rows of the lists' gradient table per step;
 * **noise**: at each checkpoint of `--step`, the gradient of 64 independent batches of b lists at the checkpoint (one
@@ -53,6 +53,7 @@ def main():
     ap.add_argument("--batch", default="64,128,256"); ap.add_argument("--steps", type=int, default=30)
     ap.add_argument("--reps", type=int, default=3); ap.add_argument("--chains", type=int, default=8)
     ap.add_argument("--walk", type=int, default=300, help="SGLD steps before the noise at the chains' weights is measured")
+    ap.add_argument("--corrected", action="store_true", help="also time llc.batch_noise = corrected (fresh batches, each split in two halves)")
     a = ap.parse_args()
     torch.set_num_threads(1)
     run = Run(a.run)
@@ -103,12 +104,14 @@ def main():
     for b in sizes:
         cases = {comp: parts(comp, a.chains) for comp in ("full", "head")}
         if b == b0: cases.update({f"{comp} cv": parts(comp, a.chains, True) for comp in ("full", "head")})
-        for p in cases.values(): run_parts(p, len(data), b, 3)                    # warm-up and compiling at this shape
+        if a.corrected: cases.update({f"{comp} corrected": parts(comp, a.chains) for comp in ("full", "head")})
+        kw = lambda k: dict(correct=True, fresh=True) if k.endswith("corrected") else {}
+        for k, p in cases.items(): run_parts(p, len(data), b, 3, **kw(k))        # warm-up and compiling at this shape
         times = {k: [] for k in cases}
         for _ in range(a.reps):
             for k, p in cases.items():
                 t0 = time.perf_counter()
-                run_parts(p, len(data), b, a.steps)
+                run_parts(p, len(data), b, a.steps, **kw(k))
                 times[k].append((time.perf_counter() - t0) / a.steps / a.chains * 1e3)
         res[b] = {k: statistics.median(v) for k, v in times.items()}
         print(f"  batch {b:4d}: " + ", ".join(f"{k} {v:.2f} ms" for k, v in res[b].items()) +

@@ -31,7 +31,7 @@ def main():
     torch.set_num_threads(1)
     run = Run(a.run)
     s = settings_from_dict(parse_overrides(a.set or []), base=run.settings).llc
-    s = replace(s, chains=a.chains, burnin=a.burnin, draws=a.draws, hessian_probes=0)
+    s = replace(s, chains=a.chains, burnin=a.burnin, draws=a.draws, hessian_probes=0, batch_noise="raw")   # as devinterp samples
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
     data = sampling_data(run, s)
     from llc_nb.fused import FusedModel, fused_logits

@@ -77,7 +77,7 @@ def main():
     a = ap.parse_args()
     run = Run(a.run)
     s = settings_from_dict(parse_overrides(a.set or []), base=run.settings).llc
-    s = replace(s, burnin=0, draws=a.steps, hessian_probes=0, max_steps=0)
+    s = replace(s, burnin=0, draws=a.steps, hessian_probes=0, max_steps=0, batch_noise="raw")   # devinterp walks its batches raw
     step = a.step if a.step is not None else run.steps[-1]
     comps = components(s.components, run.config["n_layers"], run.config["n_heads"])
     data = sampling_data(run, s)

@@ -17,13 +17,13 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
-from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, head_constants
+from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, fused_item_losses, head_constants
 from .llc import chance_loss, estimate_from_arrays, estimate_step
 from .model import FULL, torch_threads
 from .sampling import (HEAD_KEYS, adapt_steps, chain_specs, component_settings, gradient_stats, llc_key, load_traces, run_jobs,
                              save_traces, sgld_steps, trace_arrays)
 from .settings import LLCSettings
-from .sgld import run_chains
+from .sgld import ControlVariate, run_parts
 from .store import Run, trace_path
 
 # %% ../nbs/06b_calibrate.ipynb #422737a3
@@ -102,18 +102,23 @@ def _calibrate_one(run, step, component, grid, s, data, progress):
         fm = FusedModel.of(model, run.task.list_len)
         hc = head_constants(fm, model, tokens) if component != FULL and fm.n_layers == 1 else None
         specs = [sp for cs in settings for sp in chain_specs(component_settings(cs, component))]   # same batch orders in every cell
-        parts = []
+        parts, heats, corrected = [], [], s.batch_noise == "corrected"
+        offsets = ControlVariate.of(fused_item_losses(fm, model, tokens)) if corrected else None   # as `sample_components`
         for i in range(0, len(specs), CAL_BATCH):                   # batches of chains small enough to stay in cache
             part = specs[i:i + CAL_BATCH]
             loss, center, masks = component_chains(fm, model, tokens, [component], len(part), hc)
-            parts.append(run_chains(loss, center, masks, part, len(tokens), s.batch_size, grid.burnin + grid.draws,
-                                    seed=s.seed + i, progress=progress, adapt_steps=adapt_steps(settings[0])))
+            out = run_parts([(loss, center, masks, part, offsets)], len(tokens), s.batch_size, grid.burnin + grid.draws, seed=s.seed + i,
+                            progress=progress, adapt_steps=adapt_steps(settings[0]), correct=corrected, fresh=corrected)
+            parts.append(out[0] if corrected else out)
+            if corrected: heats.append(out[1])
         trace = np.concatenate(parts)
+        heat = np.concatenate(heats) if corrected else None
         init = fused_init_loss(fm, model, tokens)
         h = fused_hutchinson(fm, model, tokens, component, max(s.hessian_probes, 8), s.seed, hc)
         grad = gradient_stats(*component_chains(fm, model, tokens, [component], 1, hc), len(tokens))
         for i, (cs, k) in enumerate(zip(settings, keys)):
-            arrays = trace_arrays(trace[i * grid.chains:(i + 1) * grid.chains], None, init, h, grad)
+            rows_i = slice(i * grid.chains, (i + 1) * grid.chains)
+            arrays = trace_arrays(trace[rows_i], None, init, h, grad, None if heat is None else (heat[rows_i], None))
             stored[i] = save_traces(run, step, component, k, cs, data_key, arrays)
     rows, traces = [], []
     for cell, cs, k, arrs in zip(cells, settings, keys, stored):

@@ -6,7 +6,7 @@ once, and the chains of one component: the whole model or one head."""
 # %% auto #0
 __all__ = ['HEAD_PARAMS', 'HUTCHINSON_LISTS', 'FusedModel', 'first_layer_tables', 'fused_logits', 'answer_ce', 'full_model_loss',
            'HeadConstants', 'head_constants', 'head_weights', 'head_columns', 'head_loss', 'component_chains',
-           'fused_init_loss', 'fused_hutchinson']
+           'fused_init_loss', 'fused_item_losses', 'fused_hutchinson']
 
 # %% ../nbs/05c_fused.ipynb #2f2b3f2c
 import math
@@ -253,7 +253,8 @@ def head_loss(fm: FusedModel, hc: HeadConstants, heads: list[int], per_token: bo
         ids = hc.ids[idx]
         k, v = (_head_rows(table(w, n), ids) for n in "KV")
         q = _head_rows(table(w, "Q", fm.q0, 1 / math.sqrt(fm.d_head)), ids[:, :, fm.q0:] - fm.q0 * V)
-        resid = hc.rest[hsel[:, None], idx] + _attend(q, k, v, w["W_O"], fm.q0)
+        sel = hsel.repeat_interleave(len(idx) // len(hsel))          # `run_parts(correct=True)` hands in each chain twice
+        resid = hc.rest[sel[:, None], idx] + _attend(q, k, v, w["W_O"], fm.q0)
         y = _ln(resid, None, None, fm.eps) if fm.layernorm else resid
         return answer_ce(torch.addmm(b_U, y.reshape(-1, y.shape[-1]), W_U).view(*y.shape[:-1], -1), hc.targets[idx], per_token)
     return loss_fn
@@ -290,6 +291,12 @@ def fused_init_loss(fm: FusedModel,      # the architecture
         loss = full_model_loss(fm, tokens)
         parts = [loss(stacked(model, 1), i[None]) * len(i) for i in torch.arange(len(tokens), device=tokens.device).split(chunk)]
     return float(sum(parts) / len(tokens))
+
+def fused_item_losses(fm: FusedModel, model, tokens: Tensor, chunk: int = 2048) -> Tensor:
+    "Each list's answer loss at the checkpoint, (n,): what `batch_noise = corrected` offsets each batch's trace by."
+    with torch.no_grad():
+        loss = full_model_loss(fm, tokens, per_token=True)
+        return torch.cat([loss(stacked(model, 1), i[None])[0].mean(-1) for i in torch.arange(len(tokens), device=tokens.device).split(chunk)])
 
 # %% ../nbs/05c_fused.ipynb #cae64fa6
 def fused_hutchinson(fm: FusedModel,     # the architecture

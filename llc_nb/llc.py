@@ -38,7 +38,7 @@ class LLCEstimate:
     llc_per_chain: np.ndarray       # (chains,), NaN for failed chains
     chains_ok: int                  # chains without a non-finite loss
     init_loss: float                # L(w*) on the whole sampling set
-    trace: np.ndarray               # (chains, burnin + draws) mean batch loss per SGLD step
+    trace: np.ndarray               # (chains, burnin + draws) mean batch loss per SGLD step (less the heating ÷ nβ: `batch_noise`)
     burnin: int                     # steps excluded from the start of each trace
     n_beta: float                   # inverse temperature nβ of the chains
     localization: float = 0.0       # γ of the chains
@@ -53,6 +53,8 @@ class LLCEstimate:
     grad_sq: float = float("nan")   # ‖∇L(w*)‖² over the sampled weights on the sampling set
     grad_curv: float = float("nan")  # the curvature uᵀHu along u = ∇L/‖∇L‖
     n_weights: float = float("nan")  # sampled weights: a regular model's λ is at most n_weights / 2
+    batch_heat: float = float("nan")  # what the batch's noise added and `batch_noise = corrected` took out of λ̂ (NaN: raw)
+    batch_heat_half_gamma: float = float("nan")  # the same for λ̂(γ/2)
     verdict: str = ""               # one of `VERDICTS`
 
     @property
@@ -216,6 +218,7 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                          hutchinson: np.ndarray | None = None,   # Hutchinson samples of tr(H) at the checkpoint
                          trace_half_gamma: np.ndarray | None = None,  # the γ-ladder's chains at γ/2 (None: no ladder)
                          grad: dict | None = None,               # `sampling.gradient_stats` at the checkpoint
+                         heat: tuple | None = None,              # (at γ, at γ/2 or None): the heating taken out of the traces, per step
                          ) -> LLCEstimate:
     "The LLC estimate (burn-in and failed chains excluded), its diagnostics and verdict, from raw traces."
     if trace.shape[1] == 0: return _unsampled(trace, init_loss, s, grad)
@@ -252,6 +255,8 @@ def estimate_from_traces(trace: np.ndarray,                      # (chains, burn
                       trace_h_se=float(h.std(ddof=1) / math.sqrt(h.size)) if h.size > 1 else float("nan"),
                       llc_half_gamma=half, rhat_half_gamma=rhat_half, grad_sq=g.get("grad_sq", float("nan")), grad_curv=g.get("grad_curv", float("nan")),
                       n_weights=g.get("n_weights", float("inf")))
+    for name, h in zip(("batch_heat", "batch_heat_half_gamma"), heat or ()):
+        if h is not None and n_ok: setattr(est, name, float(h[ok, start:].mean()))
     est.verdict = regime_verdict(est, s.chains, s, ladder=trace_half_gamma is not None)
     if trace_half_gamma is not None and stops_held(s) and est.verdict == "not-converged" and est.gamma_change > s.stop_gamma_change:
         est.warnings.append(f"held by γ: halving γ moves it by {est.gamma_change:.0%}, more than llc.stop_gamma_change = "
@@ -276,8 +281,9 @@ def estimate_from_arrays(arrays: dict,                      # `sampling.trace_ar
                          ) -> LLCEstimate:
     "`estimate_from_traces` on one estimate's stored arrays."
     grad = {k: arrays[k] for k in ("grad_sq", "grad_curv", "n_weights") if k in arrays}
+    heat = (arrays["batch_heat"], arrays.get("batch_heat_half_gamma")) if "batch_heat" in arrays else None
     return estimate_from_traces(arrays["trace"], float(arrays["init_loss"]), s, chance_loss, arrays.get("hutchinson"),
-                                arrays.get("trace_half_gamma"), grad)
+                                arrays.get("trace_half_gamma"), grad, heat)
 
 # %% ../nbs/06_llc.ipynb #7ca9a49d
 def held_by_gamma(est: LLCEstimate, s: LLCSettings) -> bool:
@@ -324,7 +330,8 @@ def _row(step: int, component: str, est: LLCEstimate, key: str, s: LLCSettings) 
                 rhat_steps=est.rhat_steps, rhat_half_gamma=est.rhat_half_gamma, ess=est.ess,
                 sgld_steps=est.trace.shape[1], burnin_used=est.burnin, grad_norm=math.sqrt(est.grad_sq),
                 gradient_llc=est.gradient_llc, n_weights=est.n_weights, trace_h=est.trace_h, trace_h_se=est.trace_h_se,
-                curvature_llc=est.curvature_llc, verdict=est.verdict, warnings=" | ".join(est.warnings), key=key,
+                curvature_llc=est.curvature_llc, batch_heat=est.batch_heat,
+                batch_heat_half_gamma=est.batch_heat_half_gamma, verdict=est.verdict, warnings=" | ".join(est.warnings), key=key,
                 **{**sampler_fields(s), **{k: getattr(s, k) for k in (*VERDICT_KEYS, "max_steps", "block", "objective")}})
 
 def estimate_step(run: Run,                                  # a trained run

@@ -27,7 +27,7 @@ from torch import Tensor
 from devinterp.slt.sampling import sample
 from devinterp.slt.weight_restrictions import create_param_masks
 
-from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, head_columns, head_constants
+from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, fused_item_losses, head_columns, head_constants
 from .model import FULL, parse_component
 from .settings import LLCSettings, SettingsError
 from .sgld import (METHODS, ChainLoss, ChainSpec, ControlVariate, LossFn, _ModuleLoss, compiled_loss, gradient_llc, gradient_stats,
@@ -68,7 +68,7 @@ def component_settings(s: LLCSettings, component: str) -> LLCSettings:
 VERDICT_KEYS = ("max_gamma_change", "max_rhat", "rhat_block", "min_ess", "max_gradient_share")   # judge the traces, not make them
 ENGINE_KEYS = ("device", "compile")                         # how and where the chains run, not what they sample
 ADAPTIVE_KEYS = ("block", "max_block_change", "stop_gamma_change")  # count only with adaptive stopping (the last: on a ladder it acts on)
-NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0, control_variate=False)               # later settings, hashed only away from these: older traces keep their keys
+NEUTRAL = dict(max_steps=0, objective="loss", ladder_step=1.0, stop_gamma_change=0.0, control_variate=False, batch_noise="raw")               # later settings, hashed only away from these: older traces keep their keys
 
 def stops_held(s: LLCSettings) -> bool:
     "Whether adaptive stopping may stop an estimate held by γ: a `stop_gamma_change` set, on a γ-ladder (`06_llc`, *Adaptive stopping*)."
@@ -94,6 +94,9 @@ DEVINTERP_METHOD = dict(zip(METHODS, ("sgmcmc_sgld", "rmsprop_sgld")))
 
 def devinterp_check(s: LLCSettings):
     "Refuse settings devinterp's sampler cannot run (its update is Euler noise and a preconditioner adapted every step)."
+    if s.batch_noise != "raw":
+        raise SettingsError(f"llc.batch_noise: backend = devinterp walks its own batches and cannot take their heating out "
+                            f"(got {s.batch_noise!r}): set llc.batch_noise=raw")
     if s.integrator != "euler":
         raise SettingsError(f"llc.integrator: backend = devinterp runs devinterp's own (euler) update, got {s.integrator!r}")
     if s.sampler == "rmsprop_sgld" and s.adapt != "always":
@@ -176,8 +179,12 @@ def _chains(make_part, specs: list[ChainSpec], comps: list[str], s: LLCSettings,
     stop = None
     if judge is not None:
         stop = lambda tr: all([judge(c, trace_arrays(*parts_, **extra[c])) for c, parts_ in split(tr).items()])
-    return split(run_parts(parts, steps=s.max_steps or sgld_steps(s), stop=stop, first_check=sgld_steps(s), block=s.block,
-                           adapt_steps=adapt_steps(s), seed=s.seed, **kw))
+    corrected = s.batch_noise == "corrected"
+    out = run_parts(parts, steps=s.max_steps or sgld_steps(s), stop=stop, first_check=sgld_steps(s), block=s.block,
+                    adapt_steps=adapt_steps(s), seed=s.seed, correct=corrected, fresh=corrected, **kw)
+    if not corrected: return split(out)
+    for c, heat in split(out[1]).items(): extra[c]["heat"] = heat     # the heating taken out of each trace, for the record
+    return split(out[0])
 
 def engine_device(s: LLCSettings) -> torch.device:
     "The batched engine's device: `llc.device` auto is CUDA where torch sees one; cuda without one is refused."
@@ -211,18 +218,24 @@ def batched_traces(model: torch.nn.Module,   # any model
                    masks,                    # devinterp parameter masks (None: every weight moves)
                    extra: dict | None = None # init_loss, Hutchinson samples and gradient (`trace_arrays`'s) for adaptive stopping
                    ) -> tuple[tuple, float]:
-    "The batched engine on any module: (traces at γ, at γ/2 or None) and init_loss over the whole sampling set."
+    "The batched engine on any module: (traces at γ, at γ/2 or None), init_loss over the whole sampling set, and the batch's heating (`batch_noise = corrected`) or None."
     inputs = _inputs(dataset, s)
     init = _module_init_loss(model, inputs, loss_fn, s)
     specs = ladder_specs(s)
     chain_loss, cv = module_chain_loss(model, loss_fn, inputs), control_variate(model, loss_fn, inputs, s)
+    if cv is None and s.batch_noise == "corrected": cv = ControlVariate.of(_module_item_losses(model, inputs, loss_fn, s))
     make_part = lambda c, sp: (chain_loss, stacked(model, len(sp)), repeated_masks(model, masks, len(sp)), sp, cv)
     extra = {FULL: {**dict(init=init, hutchinson=np.zeros(0), grad={}), **(extra or {})}}
-    return _chains(make_part, specs, [FULL], s, extra, _judge(s, None), n_items=len(inputs), batch_size=s.batch_size)[FULL], init
+    traces = _chains(make_part, specs, [FULL], s, extra, _judge(s, None), n_items=len(inputs), batch_size=s.batch_size)[FULL]
+    return traces, init, extra[FULL].get("heat")
+
+def _module_item_losses(model, inputs: Tensor, loss_fn: LossFn, s: LLCSettings) -> Tensor:
+    "Each item's loss at the model's weights, (n,)."
+    with torch.no_grad():
+        return torch.cat([loss_fn(model, b).float().mean(-1) for b in inputs.split(s.batch_size)])
 
 def _module_init_loss(model, inputs: Tensor, loss_fn: LossFn, s: LLCSettings) -> float:
-    with torch.no_grad():
-        return float(torch.cat([loss_fn(model, b).float().mean(-1) for b in inputs.split(s.batch_size)]).mean())
+    return float(_module_item_losses(model, inputs, loss_fn, s).mean())
 
 def _inputs(dataset: list[dict], s: LLCSettings) -> Tensor:
     "The sampling set as one tensor, cut to whole batches."
@@ -262,13 +275,17 @@ def module_traces(model: torch.nn.Module,   # any model
                                                             seed=s.seed + 1), masks)[0]
                 if s.gamma_ladder else None)
     else:
-        (trace, half), init = batched_traces(model, dataset, loss_fn, s, masks, dict(hutchinson=h, grad=grad))
+        (trace, half), init, heat = batched_traces(model, dataset, loss_fn, s, masks, dict(hutchinson=h, grad=grad))
+        return trace_arrays(trace, half, init, h, grad, heat)
     return trace_arrays(trace, half, init, h, grad)
 
-def trace_arrays(trace, half, init, hutchinson, grad) -> dict[str, np.ndarray]:
-    "The arrays stored for one estimate (`save_traces`): `trace_half_gamma` only where the γ-ladder ran."
+def trace_arrays(trace, half, init, hutchinson, grad, heat=None) -> dict[str, np.ndarray]:
+    "The arrays stored for one estimate (`save_traces`): `trace_half_gamma` only where the γ-ladder ran, `batch_heat` where it was taken out."
     out = dict(trace=trace, init_loss=np.array(init), hutchinson=np.asarray(hutchinson, dtype=np.float64), **grad)
     if half is not None: out["trace_half_gamma"] = half
+    if heat is not None:
+        out["batch_heat"] = heat[0]
+        if heat[1] is not None: out["batch_heat_half_gamma"] = heat[1]
     return out
 
 # %% ../nbs/06a_sampling.ipynb #1b3577cb
@@ -362,6 +379,8 @@ def sample_components(model,                 # the HookedTransformer at the chec
     skip = [c for c in comps if gradient_decides(extra[c]["grad"], component_settings(s, c))]
     traces, judge = {c: unsampled_traces(component_settings(s, c)) for c in skip}, _judge(s, task)
     cv = control_variate(model, sgld_loss_fn(task), tokens, s) if len(skip) < len(comps) else None
+    if cv is None and s.batch_noise == "corrected" and len(skip) < len(comps):   # fresh batches: their loss at w* offsets the trace
+        cv = ControlVariate.of(fused_item_losses(fm, model, tokens))
     cvs = {}                                                 # a head's columns of the table, once per head
     def part_cv(c):
         if cv is None or c == FULL or fm.n_layers > 1: return cv

@@ -105,9 +105,11 @@ class LLCSettings:
     head_chains: int = setting(4, _pos, "must be >= 1")            # a head's chains (at most `chains`)
     draws: int = setting(400, _pos, "must be >= 1")                # SGLD steps per chain that the estimate averages
     burnin: int = setting(200, _nonneg, "must be >= 0")            # steps discarded before the draws (RMSProp adapts)
-    batch_size: int = setting(256, _pos, "must be >= 1")           # training lists per SGLD step
-    init_loss_batches: int = setting(32, _pos, "must be >= 1")     # the sampling set, in batches: chains draw random batches from it
+    batch_size: int = setting(64, _pos, "must be >= 1")            # training lists per SGLD step
+    init_loss_batches: int = setting(128, _pos, "must be >= 1")     # the sampling set, in batches: chains draw random batches from it
     control_variate: bool = setting(False)                          # SGLD-CV: each list's gradient at w* taken out of its batch's
+    batch_noise: str = setting("corrected",                          # corrected: fresh batches, their heating measured and taken out;
+                               lambda v: v in ("raw", "corrected"), "must be raw or corrected")  # raw: epochs of batches, as devinterp
     seed: int = setting(0, _nonneg, "must be >= 0")                # SGLD noise, batch order (seed·1000 + chain), probes
     hessian_probes: int = setting(8, _nonneg, "must be >= 0")      # Hutchinson probes of tr(H) for the regime verdict (0: none)
     integrator: str = setting("lm",                                 # SGLD noise: lm (Leimkuhler–Matthews) or euler (devinterp's)
@@ -321,7 +323,7 @@ def training_key(s: Settings) -> dict:
 PROFILES = dict(
     quick=["task.n_train=20000", "task.n_val=2000", "train.steps=300", "train.checkpoints=8",
            "train.log_checkpoints=3", "train.eval_size=2000", "llc.chains=2", "llc.draws=50", "llc.burnin=20",
-           "llc.init_loss_batches=8", "llc.max_steps=270", "llc.block=50"],
+           "llc.init_loss_batches=32", "llc.max_steps=270", "llc.block=50"],
     tiny=["task.list_len=4", "task.max_value=9", "task.n_train=2000", "task.n_val=300", "model.d_model=32",
           "model.d_head=16", "train.batch_size=64", "train.eval_size=300", "train.lr=0.003", "llc.max_steps=0"],
     genre=["run.name=genre", "task.name=genre", "task.n_train=96000", "task.n_val=2000", "model.n_layers=2", "model.n_heads=4",

@@ -35,7 +35,7 @@ def test_devinterp_loss_of_a_genre_run_is_its_answer_loss(run):
 
 @pytest.mark.parametrize("backend", ["devinterp", "batched"])
 def test_genre_run_estimates_on_both_engines(run, backend):
-    s = replace(run.settings.llc, backend=backend, **(dict(integrator="euler") if backend == "devinterp" else {}))   # its own update
+    s = replace(run.settings.llc, backend=backend, **(dict(integrator="euler", batch_noise="raw") if backend == "devinterp" else {}))   # its own update
     out = estimate_step(run, run.steps[-1], ["full", "l0h1"], s)
     for est, row in out:
         assert est.chains_ok == 2 and np.isfinite(est.llc_mean) and est.trace.shape == (2, 6), row
