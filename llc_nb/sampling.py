@@ -217,7 +217,7 @@ def batched_traces(model: torch.nn.Module,   # any model
                    s: LLCSettings,           # sampler settings (after `component_settings`)
                    masks,                    # devinterp parameter masks (None: every weight moves)
                    extra: dict | None = None # init_loss, Hutchinson samples and gradient (`trace_arrays`'s) for adaptive stopping
-                   ) -> tuple[tuple, float]:
+                   ) -> tuple[tuple, float, tuple | None]:
     "The batched engine on any module: (traces at γ, at γ/2 or None), init_loss over the whole sampling set, and the batch's heating (`batch_noise = corrected`) or None."
     inputs = _inputs(dataset, s)
     init = _module_init_loss(model, inputs, loss_fn, s)

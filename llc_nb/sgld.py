@@ -205,6 +205,7 @@ class _Part:
         self.w0 = flat_weights(self.center)
         self.mask = flat_weights({k: masks[k] if masks.get(k) is not None else torch.ones_like(v) for k, v in self.center.items()})
         self.flat, self.state = self.w0.clone().requires_grad_(True), {}
+        self.center2 = None                                    # each chain twice, for `correct` (made at its first step)
         self.alive = torch.ones(len(specs), dtype=torch.bool, device=self.w0.device)
 
     def step(self, idx: Tensor, gen: torch.Generator, adapt: bool, correct: bool = False) -> Tensor | tuple[Tensor, Tensor]:
@@ -212,7 +213,7 @@ class _Part:
         C = len(self.specs)
         if correct:                       # the batch's two halves as two copies of each chain: their gradients differ only by the noise
             flat = self.flat.detach().repeat_interleave(2, 0).requires_grad_(True)
-            if not hasattr(self, "center2"): self.center2 = {k: v.repeat_interleave(2, 0) for k, v in self.center.items()}
+            if self.center2 is None: self.center2 = {k: v.repeat_interleave(2, 0) for k, v in self.center.items()}
             loss = self.loss_fn(unflat_weights(flat, self.center2), idx.reshape(2 * C, -1))
             (g,) = torch.autograd.grad(loss.sum(), flat)
             idx = idx.reshape(2 * C, -1)
