@@ -426,6 +426,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'llc_nb.sgld._hyper': ('sgld.html#_hyper', 'llc_nb/sgld.py'),
                              'llc_nb.sgld._mix': ('sgld.html#_mix', 'llc_nb/sgld.py'),
                              'llc_nb.sgld._per_chain': ('sgld.html#_per_chain', 'llc_nb/sgld.py'),
+                             'llc_nb.sgld._stream_keys': ('sgld.html#_stream_keys', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.batch_orders': ('sgld.html#batch_orders', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.compiled_loss': ('sgld.html#compiled_loss', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.epoch_batches': ('sgld.html#epoch_batches', 'llc_nb/sgld.py'),

@@ -102,6 +102,12 @@ def _mix(x: np.ndarray) -> np.ndarray:
     x = (x ^ (x >> np.uint64(27))) * _M2
     return x ^ (x >> np.uint64(31))
 
+def _stream_keys(seeds: list[int], counter: int, n: int, salt: int = 0) -> np.ndarray:
+    "(chains, n) uint64 keys, a splitmix64 hash of (seed ^ salt, counter, position): each chain's stream at `counter`."
+    s = np.asarray(seeds, dtype=np.int64).astype(np.uint64)[:, None] ^ np.uint64(salt)
+    with np.errstate(over="ignore"):
+        return _mix(_mix(_mix(s) ^ np.uint64(counter)) ^ np.arange(n, dtype=np.uint64)[None])
+
 def epoch_batches(n: int,             # items in the sampling set
                   batch_size: int,    # items per batch
                   seeds: list[int],   # one per chain: its stream
@@ -110,10 +116,7 @@ def epoch_batches(n: int,             # items in the sampling set
     "Each chain's batches in `epoch`: a fresh permutation of the `n` items, a function of (seed, epoch) only, cut into full batches."
     nb = n // batch_size
     if nb == 0: raise ValueError(f"sampling set: {n} items are fewer than one batch of {batch_size}")
-    s = np.asarray(seeds, dtype=np.int64).astype(np.uint64)[:, None]
-    with np.errstate(over="ignore"):
-        keys = _mix(_mix(_mix(s) ^ np.uint64(epoch)) ^ np.arange(n, dtype=np.uint64)[None])
-    perm = torch.from_numpy(np.argsort(keys, axis=1, kind="stable").astype(np.int64))
+    perm = torch.from_numpy(np.argsort(_stream_keys(seeds, epoch, n), axis=1, kind="stable").astype(np.int64))
     return perm[:, :nb * batch_size].reshape(len(seeds), nb, batch_size)
 
 def fresh_batches(n: int,             # items in the sampling set
@@ -123,9 +126,7 @@ def fresh_batches(n: int,             # items in the sampling set
                   ) -> Int[Tensor, "chain batch_size"]:
     "Each chain's batch at `step`, drawn afresh with replacement: a function of (seed, step) only, independent of every other step's."
     if n < batch_size: raise ValueError(f"sampling set: {n} items are fewer than one batch of {batch_size}")
-    s = np.asarray(seeds, dtype=np.int64).astype(np.uint64)[:, None]
-    with np.errstate(over="ignore"):
-        keys = _mix(_mix(_mix(s ^ np.uint64(0x9E3779B97F4A7C15)) ^ np.uint64(step)) ^ np.arange(batch_size, dtype=np.uint64)[None])
+    keys = _stream_keys(seeds, step, batch_size, salt=0x9E3779B97F4A7C15)       # a salt: not the epochs' streams
     return torch.from_numpy((keys % np.uint64(n)).astype(np.int64))
 
 def batch_orders(n: int, batch_size: int, seeds: list[int]) -> Int[Tensor, "chain batches batch_size"]:
