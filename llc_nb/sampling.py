@@ -337,8 +337,10 @@ def load_traces(run: Run,          # the run they belong to
 # %% ../nbs/06a_sampling.ipynb #28bce330
 COMPILE_WORK = 2_000_000     # chains × lists × steps from which `compile = auto` compiles (about a minute of sampling)
 
-def use_compile(s: LLCSettings, chains: int) -> bool:
-    "Whether the batched engine compiles the chain loss: `compile` on, or auto and a job long enough to repay ~30 s of compiling."
+def use_compile(s: LLCSettings,   # sampler settings (after `component_settings`)
+                chains: int        # every chain the job runs in lockstep (all its passes, both rungs, all its components)
+                ) -> bool:
+    "Whether the batched engine compiles the chain loss (and the update): `compile` on, or auto and a job long enough to repay ~30 s of compiling."
     return s.compile == "on" or (s.compile == "auto" and chains * s.batch_size * (s.max_steps or sgld_steps(s)) >= COMPILE_WORK)
 
 def batch_groups(comps: list[str], backend: str = "batched") -> list[list[str]]:
@@ -388,10 +390,11 @@ def sample_components(model,                 # the HookedTransformer at the chec
         return cvs[c]
     for g in batch_groups([c for c in comps if c not in skip], s.backend):
         sc = component_settings(s, g[0])
+        compile_ = use_compile(sc, len(ladder_specs(sc)) * len(g))       # the whole job's work, not one pass's
         def make_part(c, sp):
             loss, center, masks = component_chains(fm, model, tokens, [c], len(sp), hc)
             loss = objective(loss, center)
-            return (compiled_loss(loss) if use_compile(sc, len(sp)) else loss), center, masks, sp, part_cv(c)
+            return (compiled_loss(loss) if compile_ else loss), center, masks, sp, part_cv(c)
         traces.update(_chains(make_part, ladder_specs(sc), g, sc, extra, judge, n_items=len(tokens), batch_size=sc.batch_size,
                               progress=progress))
     return {c: trace_arrays(*traces[c], **extra[c]) for c in comps}

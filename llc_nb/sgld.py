@@ -58,6 +58,35 @@ def _expand(v: Tensor, like: Tensor) -> Tensor:
     "A per-chain vector shaped to broadcast against `like` (chain axis first)."
     return v.view(-1, *([1] * (like.dim() - 1))).to(like.dtype)
 
+def _move(w: Tensor, g: Tensor, center: Tensor, m: Tensor | None, V: Tensor | None, P_old: Tensor | None, xi: Tensor,
+          xi_old: Tensor | None, hp: dict[str, Tensor], adapt: bool, rms: bool, lm: bool) -> tuple[Tensor, Tensor | None, Tensor]:
+    "One step's arithmetic for one weight tensor, pure (so that it compiles into one loop): the moved weights, RMSProp's V and P."
+    E = lambda v: _expand(v, w)
+    if rms:
+        V = torch.addcmul(V * E(hp["rmsprop_alpha"]), g, g * E(1 - hp["rmsprop_alpha"]))
+        P = torch.where(E(hp["rms"]).bool(), 1.0 / (V.sqrt() + E(hp["rmsprop_eps"])), torch.ones_like(w))
+        if not adapt and P_old is not None: P = torch.minimum(P, P_old)
+    else: P = torch.ones_like(w)
+    drift = P * (E(hp["n_beta"]) * g + E(hp["localization"]) * (w - center) + E(hp["weight_decay"]) * w)
+    if lm: xi = torch.where(E(hp["lm"]).bool(), 0.5 * (xi + xi_old), xi)
+    noise = xi * P.sqrt()
+    if m is not None: drift, noise = drift * m, noise * m
+    return w + (-0.5 * E(hp["step_size"]) * drift + E(hp["step_size"]).sqrt() * noise), V, P
+
+def _draws(state: dict, k, w: Tensor, gen: torch.Generator, lm: bool) -> tuple[Tensor, Tensor | None]:
+    "This step's Gaussian for weights `k` and, for LM chains, the last step's (one more draw at the first step)."
+    if lm and ("xi", k) not in state: state[("xi", k)] = torch.randn(w.shape, generator=gen, dtype=w.dtype, device=w.device)
+    xi = torch.randn(w.shape, generator=gen, dtype=w.dtype, device=w.device)
+    old = state.get(("xi", k)) if lm else None
+    if lm: state[("xi", k)] = xi
+    return xi, old
+
+def _state_hyper(state: dict, specs: list[ChainSpec], like: Tensor) -> tuple[dict[str, Tensor], bool, bool]:
+    "The specs as per-chain vectors on `like`'s device (made once per run), and whether any chain is RMSProp, any LM."
+    hp = state.get("hyper")
+    if hp is None: hp = state["hyper"] = {k: v.to(like.device) for k, v in _hyper(specs).items()}
+    return hp, bool(hp["rms"].any()), bool(hp["lm"].any())
+
 @torch.no_grad()
 def sgld_update(params: dict[str, Tensor],   # stacked weights (chain axis first), moved in place
                 grads: dict[str, Tensor],    # their gradients
@@ -69,27 +98,14 @@ def sgld_update(params: dict[str, Tensor],   # stacked weights (chain axis first
                 adapt: bool = True           # RMSProp's preconditioner follows V (False: it may only decrease)
                 ) -> None:
     "One SGLD / RMSProp-SGLD step of every chain, in place (weights stacked along a leading chain axis)."
-    hp = state.get("hyper")
-    if hp is None: hp = state["hyper"] = {k: v.to(next(iter(params.values())).device) for k, v in _hyper(specs).items()}
-    size, nb, gam, wd = hp["step_size"], hp["n_beta"], hp["localization"], hp["weight_decay"]
+    hp, rms, lm = _state_hyper(state, specs, next(iter(params.values())))
     for k, w in params.items():
-        g, m = grads[k], masks.get(k)
-        E = lambda v: _expand(v, w)
-        if hp["rms"].any():
-            V = state.setdefault(("V", k), torch.zeros_like(w))
-            V.mul_(E(hp["rmsprop_alpha"])).addcmul_(g, g * E(1 - hp["rmsprop_alpha"]))
-            P = torch.where(E(hp["rms"]).bool(), 1.0 / (V.sqrt() + E(hp["rmsprop_eps"])), torch.ones_like(w))
-            if not adapt and ("P", k) in state: P = torch.minimum(P, state[("P", k)])
-            state[("P", k)] = P
-        else: P = torch.ones_like(w)
-        drift = P * (E(nb) * g + E(gam) * (w - center[k]) + E(wd) * w)
-        if hp["lm"].any() and ("xi", k) not in state: state[("xi", k)] = torch.randn(w.shape, generator=gen, dtype=w.dtype, device=w.device)
-        xi = torch.randn(w.shape, generator=gen, dtype=w.dtype, device=w.device)
-        if hp["lm"].any():
-            xi, state[("xi", k)] = torch.where(E(hp["lm"]).bool(), 0.5 * (xi + state[("xi", k)]), xi), xi
-        noise = xi * P.sqrt()
-        if m is not None: drift, noise = drift * m, noise * m
-        w.add_(-0.5 * E(size) * drift + E(size).sqrt() * noise)
+        xi, old = _draws(state, k, w, gen, lm)
+        V = state.get(("V", k), torch.zeros_like(w)) if rms else None
+        w_new, V, P = _move(w, grads[k], center[k], masks.get(k), V, state.get(("P", k)), xi, old, hp, adapt, rms, lm)
+        w.copy_(w_new)
+        if rms: state[("V", k)], state[("P", k)] = V, P
+
 
 # %% ../nbs/05b_sgld.ipynb #94221ae1
 ChainLoss = Callable[[dict[str, Tensor], Int[Tensor, "chain batch"]], Float[Tensor, "chain"]]
@@ -208,6 +224,7 @@ class _Part:
         self.flat, self.state = self.w0.clone().requires_grad_(True), {}
         self.center2 = None                                    # each chain twice, for `correct` (made at its first step)
         self.alive = torch.ones(len(specs), dtype=torch.bool, device=self.w0.device)
+        self.update = _compiled_update() if getattr(loss_fn, "compiled", False) else _part_update   # compiled with the loss
 
     def step(self, idx: Tensor, gen: torch.Generator, adapt: bool, correct: bool = False) -> Tensor | tuple[Tensor, Tensor]:
         "One SGLD step of every chain of the part on its batches `idx`; the loss per chain (NaN once a chain has diverged), with `correct` less its heating, and the heating."
@@ -229,19 +246,36 @@ class _Part:
                 moved = self.flat.detach() - self.w0
                 if correct: moved = moved.repeat_interleave(2, 0)
                 loss, g = loss - (moved * d_grad).sum(1), g - d_grad
-        if correct:
-            g2 = g.view(C, 2, -1)
-            loss, g, diff = loss.view(C, 2).mean(1), g2.mean(1), g2[:, 0] - g2[:, 1]
+        if correct: loss = loss.view(C, 2).mean(1)
         self.alive &= torch.isfinite(loss)
         live = self.alive.to(self.w0.dtype)[:, None]          # a diverged chain is frozen where it failed (devinterp stops it)
-        sgld_update({"w": self.flat}, {"w": g.nan_to_num() * live}, {"w": self.w0}, {"w": self.mask * live}, self.specs,
-                    self.state, gen, adapt=adapt)
+        hp, rms, lm = _state_hyper(self.state, self.specs, self.w0)
+        xi, old = _draws(self.state, "w", self.w0, gen, lm)
+        V = self.state.get(("V", "w"), torch.zeros_like(self.w0)) if rms else None
+        with torch.no_grad():
+            w, V, P, heat = self.update(self.flat.detach(), g, self.w0, self.mask, live, V, self.state.get(("P", "w")), xi, old, hp,
+                                        adapt, rms, lm, correct)
+            self.flat.copy_(w)
+        if rms: self.state[("V", "w")], self.state[("P", "w")] = V, P
         loss = torch.where(self.alive, loss, float("nan"))
-        if not correct: return loss
-        hp, P = self.state["hyper"], self.state.get(("P", "w"), torch.ones_like(self.w0))
-        # Var(g_b) ≈ (g_A − g_B)²/4 per weight; the heating r = (ε/4)·nβ²·P·Var(g_b), and λ̂ gains ½Σr
-        heat = hp["step_size"] / 4 * hp["n_beta"] ** 2 * (self.mask * P * diff.nan_to_num() ** 2).sum(1) / 8
-        return loss - heat / hp["n_beta"], heat
+        return (loss - heat / hp["n_beta"], heat) if correct else loss
+
+def _part_update(w, g, w0, mask, live, V, P_old, xi, xi_old, hp: dict, adapt: bool, rms: bool, lm: bool, halves: bool):
+    """A part's flat weights after one step (`sgld_update`'s arithmetic, pure, so that it compiles into one loop), V, P and
+    with `halves` the heating. A diverged chain (`live` 0) stays where it is."""
+    if halves:                        # Var(g_b) ≈ (g_A − g_B)²/4 per weight; the heating r = (ε/4)·nβ²·P·Var(g_b), and λ̂ gains ½Σr
+        g2 = g.view(w.shape[0], 2, -1)
+        g, diff = g2.mean(1), g2[:, 0] - g2[:, 1]
+    w, V, P = _move(w, g.nan_to_num() * live, w0, mask * live, V, P_old, xi, xi_old, hp, adapt, rms, lm)
+    heat = hp["step_size"] / 4 * hp["n_beta"] ** 2 * (mask * P * diff.nan_to_num() ** 2).sum(1) / 8 if halves else None
+    return w, V, P, heat
+
+_COMPILED_UPDATE = {}
+
+def _compiled_update():
+    "`_part_update` through `torch.compile`, one per process (it recompiles per shape of part)."
+    if "fn" not in _COMPILED_UPDATE: _COMPILED_UPDATE["fn"] = _compiling(_part_update, "the chains' update")
+    return _COMPILED_UPDATE["fn"]
 
 
 # %% ../nbs/05b_sgld.ipynb #85cd28a8
@@ -389,15 +423,21 @@ def repeated_masks(model: torch.nn.Module, masks: dict | None, n: int) -> dict:
     return {} if masks is None else stacked_masks(model, [masks] * n)
 
 # %% ../nbs/05b_sgld.ipynb #f71e2926
-def compiled_loss(fn: ChainLoss) -> ChainLoss:
-    "`fn` through `torch.compile`; where compiling fails, a warning and `fn` itself."
+def _compiling(fn: Callable, what: str) -> Callable:
+    "`fn` through `torch.compile`; where compiling fails, a warning and `fn` itself (`.compiled` marks it)."
     state = dict(fn=torch.compile(fn, dynamic=False))
-    def call(params, idx):
-        try: return state["fn"](params, idx)
+    def call(*args):
+        try: return state["fn"](*args)
         except Exception as e:
             if state["fn"] is fn: raise
-            warnings.warn(f"llc.compile: torch.compile failed ({type(e).__name__}: {str(e).splitlines()[0][:160] if str(e) else ''}); "
-                          "the chains run uncompiled")
+            warnings.warn(f"llc.compile: torch.compile failed on {what} ({type(e).__name__}: "
+                          f"{str(e).splitlines()[0][:160] if str(e) else ''}); it runs uncompiled")
             state["fn"] = fn
-            return fn(params, idx)
+            return fn(*args)
+    call.compiled = True
     return call
+
+def compiled_loss(fn: ChainLoss) -> ChainLoss:
+    "`fn` through `torch.compile`; where compiling fails, a warning and `fn` itself. A part with a compiled loss compiles its update too."
+    return _compiling(fn, "the chain loss")
+
