@@ -39,7 +39,10 @@ def step_flops(cfg: dict, batch: int, list_len: int) -> tuple[float, float]:
     "Matmul FLOPs of one full-model SGLD step (forward + backward ≈ 3× forward): the fused engine's, and a plain full-sequence pass's."
     D, H, E, V = cfg["d_model"], cfg["n_heads"], cfg["d_head"], cfg["d_vocab"]
     P, Q = 2 * list_len, list_len                      # key positions used, answer positions
-    fused = (P * V * D * 2 * H * E + Q * V * D * H * E) + batch * (2 * H * Q * P * E + Q * H * E * D + Q * D * V)
+    if cfg.get("normalization_type") == "LN":          # `fused._ln_tables`: products of the V token rows and P position rows
+        tables = (V + P) * D * 2 * H * E + (V + Q) * D * H * E
+    else: tables = P * V * D * 2 * H * E + Q * V * D * H * E      # every (position, token) row of the first layer's input
+    fused = tables + batch * (2 * H * Q * P * E + Q * H * E * D + Q * D * V)
     seq = 2 * list_len + 1
     plain = batch * (seq * D * 3 * H * E + 2 * H * seq * seq * E + seq * H * E * D + seq * D * V)
     return 3 * 2 * fused, 3 * 2 * plain

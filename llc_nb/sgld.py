@@ -273,8 +273,8 @@ def _part_update(w, g, w0, mask, live, V, P_old, xi, xi_old, hp: dict, adapt: bo
 _COMPILED_UPDATE = {}
 
 def _compiled_update():
-    "`_part_update` through `torch.compile`, one per process (it recompiles per shape of part)."
-    if "fn" not in _COMPILED_UPDATE: _COMPILED_UPDATE["fn"] = _compiling(_part_update, "the chains' update")
+    "`_part_update` through `torch.compile`, one per process, with dynamic shapes: element-wise, one graph serves every size of part."
+    if "fn" not in _COMPILED_UPDATE: _COMPILED_UPDATE["fn"] = _compiling(_part_update, "the chains' update", dynamic=True)
     return _COMPILED_UPDATE["fn"]
 
 
@@ -423,9 +423,9 @@ def repeated_masks(model: torch.nn.Module, masks: dict | None, n: int) -> dict:
     return {} if masks is None else stacked_masks(model, [masks] * n)
 
 # %% ../nbs/05b_sgld.ipynb #f71e2926
-def _compiling(fn: Callable, what: str) -> Callable:
-    "`fn` through `torch.compile`; where compiling fails, a warning and `fn` itself (`.compiled` marks it)."
-    state = dict(fn=torch.compile(fn, dynamic=False))
+def _compiling(fn: Callable, what: str, dynamic: bool = False) -> Callable:
+    "`fn` through `torch.compile` (`dynamic`: one graph for every size); where compiling fails, a warning and `fn` itself (`.compiled` marks it)."
+    state = dict(fn=torch.compile(fn, dynamic=dynamic))
     def call(*args):
         try: return state["fn"](*args)
         except Exception as e:
