@@ -1,6 +1,6 @@
 """Speed of the LLC estimate: the batched engine against devinterp at identical settings, and against the matmul ceiling.
 
-    python benchmarks/llc_speed.py runs/default [--step S] [--steps 100] [--set llc.KEY=VALUE ...]
+    python benchmarks/llc_speed.py runs/default [--step S] [--steps 100] [--reps 1] [--set llc.KEY=VALUE ...]
 
 Measures, on one checkpoint of RUN (default: the last), with the run's [llc] settings (sampler, chains, batch size)
 but `--steps` SGLD steps per chain:
@@ -12,7 +12,7 @@ but `--steps` SGLD steps per chain:
 
 Nothing else should run on the machine meanwhile (see the thread policy in nbs/04_train.ipynb).
 """
-import argparse, json, multiprocessing as mp, time
+import argparse, json, multiprocessing as mp, statistics, time
 from dataclasses import replace
 
 import torch
@@ -77,6 +77,7 @@ def main():
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("run"); ap.add_argument("--step", type=int); ap.add_argument("--steps", type=int, default=100)
     ap.add_argument("--set", action="append"); ap.add_argument("--json", help="also write the results here")
+    ap.add_argument("--reps", type=int, default=1, help="section 1 this many times, the engines taking turns; medians reported")
     a = ap.parse_args()
     run = Run(a.run)
     s = settings_from_dict(parse_overrides(a.set or []), base=run.settings).llc
@@ -89,14 +90,20 @@ def main():
     print(f"{run.path} step {step}: {comps}, {s.chains} chains × {a.steps} SGLD steps, batch {s.batch_size}, {s.sampler}")
 
     # 1. batched vs devinterp, one thread
-    tb = time_batched(run, step, comps, replace(s, compile="off"), data)
     time_batched(run, step, comps, replace(s, compile="on"), data)                 # compiles (timed in section 2)
-    tc = time_batched(run, step, comps, replace(s, compile="on"), data)
-    td = time_devinterp(run, step, comps, s, data)
-    out.update(batched_s=tb, batched_compiled_s=tc, devinterp_s=td, devinterp_total_s=sum(td.values()))
-    print(f"per checkpoint (full + heads): batched {tb:.1f} s (compiled, after compiling: {tc:.1f} s), devinterp "
-          f"{sum(td.values()):.1f} s ({', '.join(f'{c} {v:.1f}' for c, v in td.items())}): {sum(td.values()) / tb:.1f}× faster "
-          f"({sum(td.values()) / tc:.1f}× compiled)", flush=True)
+    tbs, tcs, tds = [], [], []
+    for _ in range(a.reps):                        # taking turns, so that a slow spell of the machine hits both engines
+        tbs.append(time_batched(run, step, comps, replace(s, compile="off"), data))
+        tcs.append(time_batched(run, step, comps, replace(s, compile="on"), data))
+        tds.append(time_devinterp(run, step, comps, s, data))
+    med = statistics.median
+    tb, tc, td = med(tbs), med(tcs), {c: med([t[c] for t in tds]) for c in tds[0]}
+    ratios = [sum(d.values()) / c for d, c in zip(tds, tcs)]
+    out.update(batched_s=tb, batched_compiled_s=tc, devinterp_s=td, devinterp_total_s=sum(td.values()), compiled_ratios=ratios)
+    print(f"per checkpoint (full + heads){f', medians of {a.reps}' if a.reps > 1 else ''}: batched {tb:.1f} s (compiled, after "
+          f"compiling: {tc:.1f} s), devinterp {sum(td.values()):.1f} s ({', '.join(f'{c} {v:.1f}' for c, v in td.items())}): "
+          f"{sum(td.values()) / tb:.1f}× faster ({sum(td.values()) / tc:.1f}× compiled)" +
+          (f"; compiled, rep by rep: {', '.join(f'{r:.1f}×' for r in ratios)}" if a.reps > 1 else ""), flush=True)
 
     # 2. one full-model chain's step against the matmul ceiling, eager and compiled
     torch.set_num_threads(1)

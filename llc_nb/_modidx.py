@@ -442,6 +442,7 @@ d = { 'settings': {'branch': 'main', 'doc_baseurl': '/', 'doc_host': '', 'git_ur
                              'llc_nb.sgld.gradient_stats': ('sgld.html#gradient_stats', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.hutchinson_trace': ('sgld.html#hutchinson_trace', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.item_gradients': ('sgld.html#item_gradients', 'llc_nb/sgld.py'),
+                             'llc_nb.sgld.loss_gradient': ('sgld.html#loss_gradient', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.module_chain_loss': ('sgld.html#module_chain_loss', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.repeated_masks': ('sgld.html#repeated_masks', 'llc_nb/sgld.py'),
                              'llc_nb.sgld.run_chains': ('sgld.html#run_chains', 'llc_nb/sgld.py'),

@@ -30,7 +30,7 @@ from devinterp.slt.weight_restrictions import create_param_masks
 from .fused import FusedModel, component_chains, fused_hutchinson, fused_init_loss, fused_item_losses, head_columns, head_constants
 from .model import FULL, parse_component
 from .settings import LLCSettings, SettingsError
-from .sgld import (METHODS, ChainLoss, ChainSpec, ControlVariate, LossFn, _ModuleLoss, compiled_loss, gradient_llc, gradient_stats,
+from .sgld import (METHODS, ChainLoss, ChainSpec, ControlVariate, LossFn, _ModuleLoss, compiled_loss, gradient_llc, gradient_stats, loss_gradient,
                        hutchinson_trace, item_gradients, module_chain_loss, repeated_masks, run_parts, stacked, with_weight_decay)
 from .store import Run, trace_path
 from .tasks import ListTask, per_token_loss
@@ -371,10 +371,16 @@ def sample_components(model,                 # the HookedTransformer at the chec
     hc = head_constants(fm, model, tokens) if fm.n_layers == 1 and any(c != FULL for c in comps) else None
     decay = decay if s.objective == "training" else 0.0
     objective = lambda loss, center: with_weight_decay(loss, center, decay) if decay else loss
-    init, extra = fused_init_loss(fm, model, tokens), {}
+    init, extra, full_g = fused_init_loss(fm, model, tokens), {}, None
+    if FULL in comps:                                        # one pass over the sampling set gives every head's gradient too
+        loss, center, _ = component_chains(fm, model, tokens, [FULL], 1, hc)
+        full_g = loss_gradient(objective(loss, center), center, len(tokens))
+    def known(c):                                            # ∇L(w*) over component c's weights, where the whole model's has it
+        if full_g is None or c == FULL or fm.n_layers > 1: return full_g      # (masked heads share the whole model's layout)
+        return full_g[:, head_columns(model, parse_component(c)[1]).to(dev)]
     for c in comps:                                          # the checkpoint's gradient and curvature, before sampling
         loss, center, masks = component_chains(fm, model, tokens, [c], 1, hc)
-        grad = gradient_stats(objective(loss, center), center, masks, len(tokens))
+        grad = gradient_stats(objective(loss, center), center, masks, len(tokens), grad=known(c))
         probe = s.hessian_probes and not gradient_decides(grad, component_settings(s, c))     # no curvature for an unsampled estimate
         h = fused_hutchinson(fm, model, tokens, c, s.hessian_probes, s.seed, hc, decay) if probe else np.zeros(0)
         extra[c] = dict(init=init, hutchinson=h, grad=grad)

@@ -6,8 +6,8 @@ weights of any model."""
 # %% auto #0
 __all__ = ['METHODS', 'INTEGRATORS', 'ChainLoss', 'Stop', 'LossFn', 'ChainSpec', 'sgld_update', 'epoch_batches', 'fresh_batches',
            'batch_orders', 'flat_weights', 'unflat_weights', 'run_chains', 'run_parts', 'ControlVariate',
-           'item_gradients', 'stacked', 'hutchinson_trace', 'gradient_stats', 'gradient_llc', 'with_weight_decay',
-           'module_chain_loss', 'stacked_masks', 'repeated_masks', 'compiled_loss']
+           'item_gradients', 'stacked', 'hutchinson_trace', 'loss_gradient', 'gradient_stats', 'gradient_llc',
+           'with_weight_decay', 'module_chain_loss', 'stacked_masks', 'repeated_masks', 'compiled_loss']
 
 # %% ../nbs/05b_sgld.ipynb #d684c466
 import math, warnings
@@ -345,21 +345,32 @@ def hutchinson_trace(loss_fn: ChainLoss,          # a chain loss, as for `run_ch
     return (v * hv).sum(1).detach().numpy().astype(np.float64)
 
 # %% ../nbs/05b_sgld.ipynb #c0ffee02
+def loss_gradient(loss_fn: ChainLoss,          # a chain loss, as for `run_chains`
+                  center: dict[str, Tensor],   # w*, with a chain axis of length 1
+                  n_items: int,                # rows of the data: the gradient averages over all of them
+                  chunk: int = 1024            # rows per backward pass
+                  ) -> Tensor:
+    "∇L(w*) over all `n_items` rows, flat like `center`'s weights (1, d): one backward pass per chunk."
+    w = flat_weights(center).clone().requires_grad_(True)
+    g = torch.zeros_like(w)
+    for idx in torch.arange(n_items, device=w.device).split(chunk):
+        (gi,) = torch.autograd.grad(loss_fn(unflat_weights(w, center), idx[None]).sum(), w)
+        g += gi * len(idx) / n_items
+    return g
+
 def gradient_stats(loss_fn: ChainLoss,          # a chain loss, as for `run_chains`
                    center: dict[str, Tensor],   # w*, with a chain axis of length 1
                    masks: dict,                 # 0/1 tensors like `center` (absent: all ones): the sampled weights
                    n_items: int,                # rows of the data: the gradient averages over all of them
                    chunk: int = 1024,           # rows per backward pass
-                   hvp_items: int = 1024        # rows for the curvature along the gradient
+                   hvp_items: int = 1024,       # rows for the curvature along the gradient
+                   grad: Tensor | None = None   # ∇L(w*) where already known (`loss_gradient`, or a larger component's columns)
                    ) -> dict[str, np.ndarray]:
     "‖∇L(w*)‖² over the sampled weights, the curvature uᵀHu along u = ∇L/‖∇L‖, and the number of sampled weights."
     w0 = flat_weights(center)
     mask = flat_weights({k: masks[k] if masks.get(k) is not None else torch.ones_like(v) for k, v in center.items()})
     w = w0.clone().requires_grad_(True)
-    g = torch.zeros_like(w0)
-    for idx in torch.arange(n_items, device=w0.device).split(chunk):
-        (gi,) = torch.autograd.grad(loss_fn(unflat_weights(w, center), idx[None]).sum(), w)
-        g += gi * len(idx) / n_items
+    g = loss_gradient(loss_fn, center, n_items, chunk) if grad is None else grad
     g = g * mask
     gsq, curv = float((g ** 2).sum()), 0.0
     if gsq > 0:
