@@ -372,15 +372,13 @@ def sample_components(model,                 # the HookedTransformer at the chec
     decay = decay if s.objective == "training" else 0.0
     objective = lambda loss, center: with_weight_decay(loss, center, decay) if decay else loss
     init, extra, full_g = fused_init_loss(fm, model, tokens), {}, None
-    if FULL in comps:                                        # one pass over the sampling set gives every head's gradient too
-        loss, center, _ = component_chains(fm, model, tokens, [FULL], 1, hc)
-        full_g = loss_gradient(objective(loss, center), center, len(tokens))
-    def known(c):                                            # ∇L(w*) over component c's weights, where the whole model's has it
-        if full_g is None or c == FULL or fm.n_layers > 1: return full_g      # (masked heads share the whole model's layout)
-        return full_g[:, head_columns(model, parse_component(c)[1]).to(dev)]
-    for c in comps:                                          # the checkpoint's gradient and curvature, before sampling
+    for c in sorted(comps, key=lambda c: c != FULL):         # the checkpoint's gradient and curvature, before sampling
         loss, center, masks = component_chains(fm, model, tokens, [c], 1, hc)
-        grad = gradient_stats(objective(loss, center), center, masks, len(tokens), grad=known(c))
+        known = None                                         # one pass over the sampling set gives every head's gradient too:
+        if c == FULL: known = full_g = loss_gradient(objective(loss, center), center, len(tokens))
+        elif full_g is not None:                             # a head's columns of it (masked heads share its layout)
+            known = full_g[:, head_columns(model, parse_component(c)[1]).to(dev)] if fm.n_layers == 1 else full_g
+        grad = gradient_stats(objective(loss, center), center, masks, len(tokens), grad=known)
         probe = s.hessian_probes and not gradient_decides(grad, component_settings(s, c))     # no curvature for an unsampled estimate
         h = fused_hutchinson(fm, model, tokens, c, s.hessian_probes, s.seed, hc, decay) if probe else np.zeros(0)
         extra[c] = dict(init=init, hutchinson=h, grad=grad)
